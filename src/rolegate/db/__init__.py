@@ -1,0 +1,1 @@
+"""Persistence: ORM records, the database handle and migrations."""

@@ -1,0 +1,114 @@
+"""The database handle: one SQLAlchemy engine, session factory and transaction scope."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from rolegate.errors import ConcurrentChange, InvalidInput, StorageError
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    """Owns the engine; hands out sessions for reads and single transactions for changes."""
+
+    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+        self.url = _normalise_url(url)
+        self.engine: Engine = create_engine(self.url, echo=echo, **_engine_options(self.url))
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(
+            self.engine.execution_options(rolegate_write=True), expire_on_commit=False
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the backend is SQLite (embedded default)."""
+        return self.url.get_backend_name() == "sqlite"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Run a block in one transaction: commit on success, roll back on any error.
+
+        Database errors leave as typed rolegate errors; a unique-key race becomes
+        :class:`ConcurrentChange` (services check names first, so only a race reaches it).
+        """
+        with self._writer() as session:
+            try:
+                with session.begin():
+                    yield session
+            except IntegrityError as exc:
+                log.info("integrity error, rolled back: %s", exc.orig)
+                raise ConcurrentChange("a concurrent change conflicts with this one; "
+                                       "nothing was applied, retry") from exc
+            except DBAPIError as exc:
+                log.warning("database error, rolled back: %s", exc.orig)
+                raise StorageError(f"the database refused the change: {_first_line(exc)}") from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only; nothing it does is committed."""
+        with self._reader() as session:
+            try:
+                yield session
+            except DBAPIError as exc:
+                log.warning("database error on read: %s", exc.orig)
+                raise StorageError(f"the database failed: {_first_line(exc)}") from exc
+            finally:
+                session.rollback()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _first_line(exc: DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc).__name__
+
+
+def _normalise_url(url: str | URL) -> URL:
+    parsed = make_url(url)
+    # A bare postgresql:// URL means psycopg 3, the driver rolegate depends on.
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise InvalidInput(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
+    return parsed
+
+
+def _engine_options(url: URL) -> dict[str, Any]:
+    if url.get_backend_name() == "sqlite":
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (SQLAlchemy docs,
+        # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Writers take SQLite's write lock up front: a deferred transaction that reads and then
+        # writes fails at once with "database is locked" when another writer got there first,
+        # whereas BEGIN IMMEDIATE waits for the lock (busy_timeout).
+        is_write = connection.get_execution_options().get("rolegate_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if is_write else "BEGIN")

@@ -1,0 +1,32 @@
+"""The ORM records, one module per aggregate; importing this registers them all on ``Base``."""
+
+from rolegate.db.models.audit import AuditEventRecord
+from rolegate.db.models.permissions import PermissionRecord, ResourceRecord
+from rolegate.db.models.roles import (
+    RoleInheritanceRecord,
+    RolePermissionRecord,
+    RoleRecord,
+    UserRoleRecord,
+)
+from rolegate.db.models.tenants import (
+    DEFAULT_TENANT_ID,
+    DEFAULT_TENANT_SLUG,
+    MembershipRecord,
+    TenantRecord,
+)
+from rolegate.db.models.users import UserRecord
+
+__all__ = [
+    "DEFAULT_TENANT_ID",
+    "DEFAULT_TENANT_SLUG",
+    "AuditEventRecord",
+    "MembershipRecord",
+    "PermissionRecord",
+    "ResourceRecord",
+    "RoleInheritanceRecord",
+    "RolePermissionRecord",
+    "RoleRecord",
+    "TenantRecord",
+    "UserRecord",
+    "UserRoleRecord",
+]

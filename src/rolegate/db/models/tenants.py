@@ -1,0 +1,40 @@
+"""Tenants and the memberships that let global users into them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rolegate.db.base import Base, Timestamps, utcnow, uuid_pk
+
+#: The tenant every database has, so single-tenant applications can ignore tenancy.
+DEFAULT_TENANT_SLUG: Final = "default"
+DEFAULT_TENANT_ID: Final = uuid.UUID("00000000-0000-0000-0000-000000000001")
+
+
+class TenantRecord(Timestamps, Base):
+    """A tenant: an isolated set of resources, permissions, roles and members."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class MembershipRecord(Base):
+    """A user's membership of a tenant; role assignments require one."""
+
+    __tablename__ = "memberships"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)

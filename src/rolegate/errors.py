@@ -1,0 +1,214 @@
+"""Every error rolegate raises, each with a stable ``code`` that clients may rely on.
+
+::
+
+    RolegateError
+    ├── NotFound
+    │   ├── TenantNotFound · UserNotFound · RoleNotFound · PermissionNotFound
+    │   └── ResourceNotFound · MembershipNotFound · GrantNotFound
+    │       · InheritanceNotFound · AssignmentNotFound
+    ├── AlreadyExists
+    │   ├── TenantExists · UserExists · RoleExists · PermissionExists · ResourceExists
+    │   └── MembershipExists · GrantExists · InheritanceExists
+    ├── InvalidInput (also a ValueError)
+    │   ├── InvalidName · InvalidPassword · InvalidExpiry
+    ├── Conflict
+    │   ├── InheritanceCycle · TenantProtected · ConcurrentChange
+    └── StorageError
+        └── SchemaNotCurrent
+
+The edges (CLI, HTTP) map these classes to exit codes and problem documents in one table each;
+nothing else in rolegate raises bare ``Exception`` or ``RuntimeError``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class RolegateError(Exception):
+    """Base of every rolegate error; ``code`` is stable across releases."""
+
+    code: ClassVar[str] = "rolegate_error"
+
+
+class NotFound(RolegateError):
+    """The named thing does not exist (or lies in another tenant, which reads the same)."""
+
+    code: ClassVar[str] = "not_found"
+    entity: ClassVar[str] = "object"
+
+    def __init__(self, key: str, *, tenant: str | None = None) -> None:
+        where = f" in tenant {tenant!r}" if tenant is not None else ""
+        super().__init__(f"{self.entity} {key!r} not found{where}")
+        self.key, self.tenant = key, tenant
+
+
+class TenantNotFound(NotFound):
+    code = "tenant_not_found"
+    entity = "tenant"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    entity = "user"
+
+
+class RoleNotFound(NotFound):
+    code = "role_not_found"
+    entity = "role"
+
+
+class PermissionNotFound(NotFound):
+    code = "permission_not_found"
+    entity = "permission"
+
+
+class ResourceNotFound(NotFound):
+    code = "resource_not_found"
+    entity = "resource"
+
+
+class MembershipNotFound(NotFound):
+    code = "membership_not_found"
+    entity = "membership of user"
+
+
+class GrantNotFound(NotFound):
+    code = "grant_not_found"
+    entity = "grant"
+
+
+class InheritanceNotFound(NotFound):
+    code = "inheritance_not_found"
+    entity = "inheritance"
+
+
+class AssignmentNotFound(NotFound):
+    code = "assignment_not_found"
+    entity = "assignment"
+
+
+class AlreadyExists(RolegateError):
+    """A thing with the same unique name already exists."""
+
+    code: ClassVar[str] = "already_exists"
+    entity: ClassVar[str] = "object"
+
+    def __init__(self, key: str, *, tenant: str | None = None) -> None:
+        where = f" in tenant {tenant!r}" if tenant is not None else ""
+        super().__init__(f"{self.entity} {key!r} already exists{where}")
+        self.key, self.tenant = key, tenant
+
+
+class TenantExists(AlreadyExists):
+    code = "tenant_exists"
+    entity = "tenant"
+
+
+class UserExists(AlreadyExists):
+    code = "user_exists"
+    entity = "user"
+
+
+class RoleExists(AlreadyExists):
+    code = "role_exists"
+    entity = "role"
+
+
+class PermissionExists(AlreadyExists):
+    code = "permission_exists"
+    entity = "permission"
+
+
+class ResourceExists(AlreadyExists):
+    code = "resource_exists"
+    entity = "resource"
+
+
+class MembershipExists(AlreadyExists):
+    code = "membership_exists"
+    entity = "membership of user"
+
+
+class GrantExists(AlreadyExists):
+    code = "grant_exists"
+    entity = "grant"
+
+
+class InheritanceExists(AlreadyExists):
+    code = "inheritance_exists"
+    entity = "inheritance"
+
+
+class InvalidInput(RolegateError, ValueError):
+    """A value breaks a rule; nothing was changed."""
+
+    code: ClassVar[str] = "invalid_input"
+
+
+class InvalidName(InvalidInput):
+    """A name (slug, username, role, permission...) is not well formed; ``reason`` says why."""
+
+    code = "invalid_name"
+
+    def __init__(self, kind: str, value: str, reason: str) -> None:
+        super().__init__(f"invalid {kind} name {value!r}: {reason}")
+        self.kind, self.value, self.reason = kind, value, reason
+
+
+class InvalidPassword(InvalidInput):
+    """A password breaks the password policy; the message says which rule (never the password)."""
+
+    code = "invalid_password"
+
+
+class InvalidExpiry(InvalidInput):
+    """An expiry is in the past or has no time zone."""
+
+    code = "invalid_expiry"
+
+
+class Conflict(RolegateError):
+    """The change is well formed but contradicts the current state."""
+
+    code: ClassVar[str] = "conflict"
+
+
+class InheritanceCycle(Conflict):
+    """Adding the edge would make a role inherit itself; ``path`` is the cycle it would close."""
+
+    code = "inheritance_cycle"
+
+    def __init__(self, path: list[str], *, tenant: str) -> None:
+        super().__init__(f"inheritance cycle in tenant {tenant!r}: {' -> '.join(path)}")
+        self.path, self.tenant = path, tenant
+
+
+class TenantProtected(Conflict):
+    """The default tenant cannot be deleted or renamed."""
+
+    code = "tenant_protected"
+
+
+class ConcurrentChange(Conflict):
+    """A concurrent transaction changed the same data first; retrying may succeed."""
+
+    code = "concurrent_change"
+
+
+class StorageError(RolegateError):
+    """The database failed or refused the change; nothing was applied."""
+
+    code: ClassVar[str] = "storage_error"
+
+
+class SchemaNotCurrent(StorageError):
+    """The database schema is not at the version this rolegate needs."""
+
+    code = "schema_not_current"
+
+    def __init__(self, current: str | None, head: str) -> None:
+        super().__init__(f"database schema is at {current or 'nothing'}, rolegate needs {head}: "
+                         "run `rolegate db upgrade`")
+        self.current, self.head = current, head

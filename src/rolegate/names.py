@@ -1,0 +1,143 @@
+"""Value rules for every name rolegate stores: tenant slugs, usernames, emails, roles, permissions.
+
+Each ``parse_*`` function returns the canonical form of a valid value or raises
+:class:`rolegate.errors.InvalidName` saying which rule the value broke. Services call these
+before they touch the database, so a bad name never reaches a constraint.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Final
+
+from rolegate.errors import InvalidName
+
+WILDCARD: Final = "*"
+SEPARATOR: Final = ":"
+
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_SEGMENT = re.compile(r"[a-z0-9_.-]+")
+_UPPER_SNAKE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
+# Django's username alphabet: word characters plus . @ + - _ (any script, no spaces).
+_USERNAME = re.compile(r"[\w.@+-]+")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+MAX_PERMISSION_LENGTH: Final = 255
+MAX_USERNAME_LENGTH: Final = 150
+MAX_EMAIL_LENGTH: Final = 254  # RFC 5321 path limit
+
+
+def parse_tenant_slug(value: str) -> str:
+    """Return ``value`` if it is a valid tenant slug: 1-63 of ``a-z 0-9 -``, no edge hyphen."""
+    if not _SLUG.fullmatch(value):
+        raise InvalidName("tenant", value, "use 1-63 lowercase letters, digits or '-', "
+                          "starting and ending with a letter or digit")
+    return value
+
+
+def parse_username(value: str) -> str:
+    """Return the NFKC form of a username (letters, digits, ``. @ + - _``; at most 150)."""
+    normal = unicodedata.normalize("NFKC", value)
+    if not 0 < len(normal) <= MAX_USERNAME_LENGTH or not _USERNAME.fullmatch(normal):
+        raise InvalidName("username", value, f"use 1-{MAX_USERNAME_LENGTH} letters, digits "
+                          "or '.', '@', '+', '-', '_' (no spaces)")
+    return normal
+
+
+def username_key(value: str) -> str:
+    """Return the case-insensitive lookup key of a username (NFKC, then Unicode case-folded)."""
+    return unicodedata.normalize("NFKC", value).casefold()
+
+
+def parse_email(value: str) -> str:
+    """Return a trimmed email address if it has the ``local@domain.tld`` shape."""
+    email = value.strip()
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email):
+        raise InvalidName("email", value, "expected an address such as name@example.com")
+    return email
+
+
+def email_key(value: str) -> str:
+    """Return the case-insensitive lookup key of an email address."""
+    return unicodedata.normalize("NFKC", value.strip()).casefold()
+
+
+def parse_role_name(value: str) -> str:
+    """Return ``value`` if it is a valid role name: 1-64 of ``A-Z a-z 0-9 _ . -``."""
+    if not _ROLE.fullmatch(value):
+        raise InvalidName("role", value, "use 1-64 letters, digits, '_', '.' or '-', "
+                          "starting with a letter or digit")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionParts:
+    """A parsed permission name or grant pattern, split into resource and action."""
+
+    name: str
+    resource: str | None  # None for upper-snake names and patterns whose resource is '*'
+    action: str
+
+    @property
+    def is_pattern(self) -> bool:
+        """True when the name holds ``*`` segments and so stands for many permissions."""
+        return WILDCARD in self.name.split(SEPARATOR)
+
+
+def parse_permission(value: str) -> PermissionParts:
+    """Parse an exact permission: ``resource:action`` (2+ lowercase segments) or ``UPPER_SNAKE``."""
+    return _parse(value, allow_wildcards=False)
+
+
+def parse_grant(value: str) -> PermissionParts:
+    """Parse what a role may be granted: an exact permission or a pattern such as ``documents:*``."""
+    return _parse(value, allow_wildcards=True)
+
+
+def _parse(value: str, *, allow_wildcards: bool) -> PermissionParts:
+    kind = "grant" if allow_wildcards else "permission"
+    if len(value) > MAX_PERMISSION_LENGTH:
+        raise InvalidName(kind, value, f"at most {MAX_PERMISSION_LENGTH} characters")
+    if _UPPER_SNAKE.fullmatch(value):
+        return PermissionParts(value, None, value)
+    if allow_wildcards and value == WILDCARD:
+        return PermissionParts(value, None, WILDCARD)
+    segments = value.split(SEPARATOR)
+    if len(segments) < 2 or not all(_segment_ok(s, allow_wildcards) for s in segments):
+        wildcard_note = ", or '*' as a whole segment" if allow_wildcards else ""
+        raise InvalidName(kind, value, "expected 'resource:action' with lowercase segments of "
+                          f"letters, digits, '_', '.', '-'{wildcard_note}; or an UPPER_SNAKE name")
+    resource = SEPARATOR.join(segments[:-1])
+    has_wild_resource = WILDCARD in segments[:-1]
+    return PermissionParts(value, None if has_wild_resource else resource, segments[-1])
+
+
+def _segment_ok(segment: str, allow_wildcards: bool) -> bool:
+    return bool(_SEGMENT.fullmatch(segment)) or (allow_wildcards and segment == WILDCARD)
+
+
+def parse_resource_name(value: str) -> str:
+    """Return ``value`` if it is a valid resource name: lowercase segments joined by ``:``."""
+    if not all(_SEGMENT.fullmatch(s) for s in value.split(SEPARATOR)):
+        raise InvalidName("resource", value, "use lowercase segments of letters, digits, "
+                          "'_', '.', '-' joined by ':'")
+    return value
+
+
+def grant_covers(pattern: str, permission: str) -> bool:
+    """Whether a grant ``pattern`` covers the exact ``permission``.
+
+    ``*`` alone covers everything. Otherwise segments compare one by one, a ``*`` segment
+    matching exactly one segment, except a trailing ``*`` which matches one or more.
+    """
+    if pattern == permission or pattern == WILDCARD:
+        return True
+    wanted, held = pattern.split(SEPARATOR), permission.split(SEPARATOR)
+    if wanted[-1] == WILDCARD and len(held) >= len(wanted):
+        held = held[: len(wanted) - 1] + [WILDCARD]
+    if len(wanted) != len(held):
+        return False
+    return all(w in (WILDCARD, h) for w, h in zip(wanted, held, strict=True))

@@ -1,0 +1,90 @@
+"""Memberships: which users belong to which tenants."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rolegate.db.lookup import Ref
+from rolegate.db.models import MembershipRecord, RoleRecord, TenantRecord, UserRecord, UserRoleRecord
+from rolegate.entities import Membership
+from rolegate.errors import MembershipExists, MembershipNotFound
+from rolegate.services._context import ServiceContext, require_tenant, require_user
+from rolegate.types import UserId
+
+
+def membership_entity(row: MembershipRecord, tenant: TenantRecord, user: UserRecord) -> Membership:
+    """The public value of a membership row."""
+    return Membership(tenant.slug, UserId(user.id), user.username, row.joined_at)
+
+
+def join_tenant(ctx: ServiceContext, tx: Session, tenant: TenantRecord, user: UserRecord, *,
+                actor: str | None) -> MembershipRecord | None:
+    """Make ``user`` a member of ``tenant`` unless already; return the new row, or None."""
+    if tx.get(MembershipRecord, (tenant.id, user.id)) is not None:
+        return None
+    row = MembershipRecord(tenant_id=tenant.id, user_id=user.id, joined_at=ctx.now())
+    tx.add(row)
+    tx.flush()
+    ctx.audit(tx, "membership.added", "user", user.id, tenant_id=tenant.id, actor=actor,
+              details={"username": user.username})
+    return row
+
+
+class MembershipService:
+    """Adds users to tenants and removes them (with their role assignments there)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    def add(self, tenant: Ref, user: Ref, *, actor: str | None = None) -> Membership:
+        """Make ``user`` a member of ``tenant``."""
+        with self._ctx.transaction() as tx:
+            tenant_row, user_row = require_tenant(tx, tenant), require_user(tx, user)
+            row = join_tenant(self._ctx, tx, tenant_row, user_row, actor=actor)
+            if row is None:
+                raise MembershipExists(user_row.username, tenant=tenant_row.slug)
+            return membership_entity(row, tenant_row, user_row)
+
+    def remove(self, tenant: Ref, user: Ref, *, actor: str | None = None) -> None:
+        """End ``user``'s membership of ``tenant``; their roles there go with it."""
+        with self._ctx.transaction() as tx:
+            tenant_row, user_row = require_tenant(tx, tenant), require_user(tx, user)
+            row = tx.get(MembershipRecord, (tenant_row.id, user_row.id))
+            if row is None:
+                raise MembershipNotFound(user_row.username, tenant=tenant_row.slug)
+            roles = tx.scalars(
+                select(RoleRecord.name)
+                .join(UserRoleRecord, UserRoleRecord.role_id == RoleRecord.id)
+                .where(UserRoleRecord.tenant_id == tenant_row.id,
+                       UserRoleRecord.user_id == user_row.id)
+            ).all()
+            tx.delete(row)
+            tx.flush()
+            self._ctx.audit(tx, "membership.removed", "user", user_row.id,
+                            tenant_id=tenant_row.id, actor=actor,
+                            details={"username": user_row.username, "roles": sorted(roles)})
+
+    def list(self, tenant: Ref) -> list[Membership]:
+        """The members of ``tenant``, by username."""
+        with self._ctx.db.reading() as session:
+            tenant_row = require_tenant(session, tenant)
+            rows = session.execute(
+                select(MembershipRecord, UserRecord)
+                .join(UserRecord, UserRecord.id == MembershipRecord.user_id)
+                .where(MembershipRecord.tenant_id == tenant_row.id)
+                .order_by(UserRecord.username_key)
+            ).tuples()
+            return [membership_entity(m, tenant_row, u) for m, u in rows]
+
+    def of_user(self, user: Ref) -> list[Membership]:
+        """The tenants ``user`` belongs to, by slug."""
+        with self._ctx.db.reading() as session:
+            user_row = require_user(session, user)
+            rows = session.execute(
+                select(MembershipRecord, TenantRecord)
+                .join(TenantRecord, TenantRecord.id == MembershipRecord.tenant_id)
+                .where(MembershipRecord.user_id == user_row.id)
+                .order_by(TenantRecord.slug)
+            ).tuples()
+            return [membership_entity(m, t, user_row) for m, t in rows]

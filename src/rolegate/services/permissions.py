@@ -1,0 +1,112 @@
+"""Permissions: ``resource:action`` names (and grantable patterns) defined per tenant."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rolegate.db.lookup import Ref, find_permission
+from rolegate.db.models import PermissionRecord, ResourceRecord, RolePermissionRecord, TenantRecord
+from rolegate.entities import Permission
+from rolegate.errors import PermissionExists
+from rolegate.names import PermissionParts, parse_grant
+from rolegate.services._context import ServiceContext, require_permission, require_tenant
+from rolegate.services.resources import description_text, ensure_resource, find_resource
+from rolegate.types import PermissionId
+
+
+def permission_entity(row: PermissionRecord, tenant: TenantRecord,
+                      resource: str | None) -> Permission:
+    """The public value of a permission row."""
+    return Permission(PermissionId(row.id), tenant.slug, row.name, resource, row.action,
+                      row.description, row.created_at, row.updated_at)
+
+
+def add_permission(ctx: ServiceContext, tx: Session, tenant: TenantRecord, parts: PermissionParts,
+                   *, description: str, actor: str | None) -> PermissionRecord:
+    """Insert a permission (creating its resource on demand) and audit it."""
+    resource = ensure_resource(ctx, tx, tenant, parts.resource, actor=actor) if parts.resource \
+        else None
+    now = ctx.now()
+    row = PermissionRecord(tenant_id=tenant.id, name=parts.name,
+                           resource_id=resource.id if resource else None, action=parts.action,
+                           description=description, created_at=now, updated_at=now)
+    tx.add(row)
+    tx.flush()
+    ctx.audit(tx, "permission.created", "permission", row.id, tenant_id=tenant.id, actor=actor,
+              details={"after": {"name": parts.name, "description": description}})
+    return row
+
+
+class PermissionService:
+    """Defines, describes, lists and deletes permissions; deleting one revokes its grants."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    def create(self, tenant: Ref, name: str, *, description: str = "",
+               actor: str | None = None) -> Permission:
+        """Define permission ``name`` (``documents:read``, ``VIEW_DASHBOARD``, or a pattern)."""
+        parts, description = parse_grant(name), description_text(description)
+        with self._ctx.transaction() as tx:
+            tenant_row = require_tenant(tx, tenant)
+            if find_permission(tx, tenant_row.id, parts.name) is not None:
+                raise PermissionExists(parts.name, tenant=tenant_row.slug)
+            row = add_permission(self._ctx, tx, tenant_row, parts, description=description,
+                                 actor=actor)
+            return permission_entity(row, tenant_row, parts.resource)
+
+    def get(self, tenant: Ref, name: Ref) -> Permission:
+        """The permission called ``name`` (or with that id) in ``tenant``."""
+        with self._ctx.db.reading() as session:
+            tenant_row = require_tenant(session, tenant)
+            row = require_permission(session, tenant_row, name)
+            return permission_entity(row, tenant_row, _resource_name(session, row))
+
+    def list(self, tenant: Ref, *, resource: str | None = None) -> list[Permission]:
+        """The tenant's permissions by name, optionally only those of one resource."""
+        with self._ctx.db.reading() as session:
+            tenant_row = require_tenant(session, tenant)
+            query = (select(PermissionRecord, ResourceRecord.name)
+                     .outerjoin(ResourceRecord, ResourceRecord.id == PermissionRecord.resource_id)
+                     .where(PermissionRecord.tenant_id == tenant_row.id)
+                     .order_by(PermissionRecord.name))
+            if resource is not None:
+                found = find_resource(session, tenant_row, resource)
+                query = query.where(PermissionRecord.resource_id == (found.id if found else None))
+            return [permission_entity(row, tenant_row, res)
+                    for row, res in session.execute(query).tuples()]
+
+    def update(self, tenant: Ref, name: Ref, *, description: str,
+               actor: str | None = None) -> Permission:
+        """Change a permission's description."""
+        description = description_text(description)
+        with self._ctx.transaction() as tx:
+            tenant_row = require_tenant(tx, tenant)
+            row = require_permission(tx, tenant_row, name)
+            before = row.description
+            row.description, row.updated_at = description, self._ctx.now()
+            self._ctx.audit(tx, "permission.updated", "permission", row.id,
+                            tenant_id=tenant_row.id, actor=actor,
+                            details={"before": {"description": before},
+                                     "after": {"description": description}})
+            return permission_entity(row, tenant_row, _resource_name(tx, row))
+
+    def delete(self, tenant: Ref, name: Ref, *, actor: str | None = None) -> None:
+        """Delete a permission; every role loses its grant of it."""
+        with self._ctx.transaction() as tx:
+            tenant_row = require_tenant(tx, tenant)
+            row = require_permission(tx, tenant_row, name)
+            grants = tx.scalar(select(func.count()).select_from(RolePermissionRecord)
+                               .where(RolePermissionRecord.permission_id == row.id)) or 0
+            tx.delete(row)
+            tx.flush()
+            self._ctx.audit(tx, "permission.deleted", "permission", row.id,
+                            tenant_id=tenant_row.id, actor=actor,
+                            details={"before": {"name": row.name}, "cascaded": {"grants": grants}})
+
+
+def _resource_name(session: Session, row: PermissionRecord) -> str | None:
+    if row.resource_id is None:
+        return None
+    return session.scalar(select(ResourceRecord.name).where(ResourceRecord.id == row.resource_id))

@@ -1,0 +1,125 @@
+"""Resources: the kinds of things permissions act on, created on demand from permission names."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rolegate.db.lookup import Ref
+from rolegate.db.models import PermissionRecord, ResourceRecord, TenantRecord
+from rolegate.entities import Resource
+from rolegate.errors import InvalidInput, ResourceExists, ResourceNotFound
+from rolegate.names import parse_resource_name
+from rolegate.services._context import ServiceContext, require_tenant
+from rolegate.types import ResourceId
+
+MAX_DESCRIPTION: Final = 1000
+
+
+def description_text(value: str) -> str:
+    """A trimmed description, or :class:`InvalidInput` when too long."""
+    value = value.strip()
+    if len(value) > MAX_DESCRIPTION:
+        raise InvalidInput(f"description longer than {MAX_DESCRIPTION} characters")
+    return value
+
+
+def resource_entity(row: ResourceRecord, tenant: TenantRecord) -> Resource:
+    """The public value of a resource row."""
+    return Resource(ResourceId(row.id), tenant.slug, row.name, row.description)
+
+
+def find_resource(tx: Session, tenant: TenantRecord, name: str) -> ResourceRecord | None:
+    """The resource called ``name`` in ``tenant``, if any."""
+    return tx.scalars(
+        select(ResourceRecord).where(ResourceRecord.tenant_id == tenant.id,
+                                     ResourceRecord.name == name)
+    ).first()
+
+
+def ensure_resource(ctx: ServiceContext, tx: Session, tenant: TenantRecord, name: str, *,
+                    actor: str | None) -> ResourceRecord:
+    """The resource ``name`` in ``tenant``, created (and audited) if it does not exist yet."""
+    row = find_resource(tx, tenant, name)
+    if row is not None:
+        return row
+    row = ResourceRecord(tenant_id=tenant.id, name=parse_resource_name(name), description="")
+    tx.add(row)
+    tx.flush()
+    ctx.audit(tx, "resource.created", "resource", row.id, tenant_id=tenant.id, actor=actor,
+              details={"after": {"name": name}})
+    return row
+
+
+class ResourceService:
+    """Creates, describes and deletes resources; deleting one deletes its permissions."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    def create(self, tenant: Ref, name: str, *, description: str = "",
+               actor: str | None = None) -> Resource:
+        """Create resource ``name`` (such as ``documents`` or ``billing:invoices``)."""
+        name, description = parse_resource_name(name), description_text(description)
+        with self._ctx.transaction() as tx:
+            tenant_row = require_tenant(tx, tenant)
+            if find_resource(tx, tenant_row, name) is not None:
+                raise ResourceExists(name, tenant=tenant_row.slug)
+            row = ResourceRecord(tenant_id=tenant_row.id, name=name, description=description)
+            tx.add(row)
+            tx.flush()
+            self._ctx.audit(tx, "resource.created", "resource", row.id, tenant_id=tenant_row.id,
+                            actor=actor, details={"after": {"name": name,
+                                                            "description": description}})
+            return resource_entity(row, tenant_row)
+
+    def get(self, tenant: Ref, name: str) -> Resource:
+        """The resource called ``name`` in ``tenant``."""
+        with self._ctx.db.reading() as session:
+            tenant_row = require_tenant(session, tenant)
+            return resource_entity(self._require(session, tenant_row, name), tenant_row)
+
+    def list(self, tenant: Ref) -> list[Resource]:
+        """The tenant's resources, by name."""
+        with self._ctx.db.reading() as session:
+            tenant_row = require_tenant(session, tenant)
+            rows = session.scalars(select(ResourceRecord)
+                                   .where(ResourceRecord.tenant_id == tenant_row.id)
+                                   .order_by(ResourceRecord.name))
+            return [resource_entity(row, tenant_row) for row in rows]
+
+    def update(self, tenant: Ref, name: str, *, description: str,
+               actor: str | None = None) -> Resource:
+        """Change a resource's description."""
+        description = description_text(description)
+        with self._ctx.transaction() as tx:
+            tenant_row = require_tenant(tx, tenant)
+            row = self._require(tx, tenant_row, name)
+            before = row.description
+            row.description = description
+            self._ctx.audit(tx, "resource.updated", "resource", row.id, tenant_id=tenant_row.id,
+                            actor=actor, details={"before": {"description": before},
+                                                  "after": {"description": description}})
+            return resource_entity(row, tenant_row)
+
+    def delete(self, tenant: Ref, name: str, *, actor: str | None = None) -> None:
+        """Delete a resource with its permissions and every grant of them."""
+        with self._ctx.transaction() as tx:
+            tenant_row = require_tenant(tx, tenant)
+            row = self._require(tx, tenant_row, name)
+            permissions = tx.scalars(select(PermissionRecord.name)
+                                     .where(PermissionRecord.resource_id == row.id)).all()
+            tx.delete(row)
+            tx.flush()
+            self._ctx.audit(tx, "resource.deleted", "resource", row.id, tenant_id=tenant_row.id,
+                            actor=actor, details={"before": {"name": row.name},
+                                                  "cascaded": {"permissions": sorted(permissions)}})
+
+    @staticmethod
+    def _require(tx: Session, tenant: TenantRecord, name: str) -> ResourceRecord:
+        row = find_resource(tx, tenant, name)
+        if row is None:
+            raise ResourceNotFound(name, tenant=tenant.slug)
+        return row

@@ -1,0 +1,115 @@
+"""Tenants: create, rename, delete (cascading to everything the tenant holds)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rolegate.db.lookup import Ref
+from rolegate.db.models import (
+    DEFAULT_TENANT_ID,
+    MembershipRecord,
+    PermissionRecord,
+    RoleRecord,
+    TenantRecord,
+)
+from rolegate.entities import Tenant
+from rolegate.errors import InvalidInput, TenantExists, TenantProtected
+from rolegate.names import parse_tenant_slug
+from rolegate.services._context import ServiceContext, require_tenant
+from rolegate.types import TenantId
+
+MAX_TENANT_NAME = 200
+
+
+def tenant_entity(row: TenantRecord) -> Tenant:
+    """The public value of a tenant row."""
+    return Tenant(TenantId(row.id), row.slug, row.name, row.created_at, row.updated_at)
+
+
+def _display_name(name: str) -> str:
+    name = name.strip()
+    if not 0 < len(name) <= MAX_TENANT_NAME:
+        raise InvalidInput(f"tenant name must be 1-{MAX_TENANT_NAME} characters")
+    return name
+
+
+class TenantService:
+    """Creates, renames, lists and deletes tenants."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    def create(self, slug: str, *, name: str | None = None, actor: str | None = None) -> Tenant:
+        """Create tenant ``slug``; ``name`` (display name) defaults to the slug."""
+        slug = parse_tenant_slug(slug)
+        display = _display_name(name if name is not None else slug)
+        with self._ctx.transaction() as tx:
+            if tx.scalar(select(TenantRecord.id).where(TenantRecord.slug == slug)) is not None:
+                raise TenantExists(slug)
+            now = self._ctx.now()
+            row = TenantRecord(slug=slug, name=display, created_at=now, updated_at=now)
+            tx.add(row)
+            tx.flush()
+            self._ctx.audit(tx, "tenant.created", "tenant", row.id, tenant_id=row.id, actor=actor,
+                            details={"after": {"slug": slug, "name": display}})
+        return tenant_entity(row)
+
+    def get(self, tenant: Ref) -> Tenant:
+        """The tenant with this slug or id."""
+        with self._ctx.db.reading() as session:
+            return tenant_entity(require_tenant(session, tenant))
+
+    def list(self) -> list[Tenant]:
+        """Every tenant, by slug."""
+        with self._ctx.db.reading() as session:
+            rows = session.scalars(select(TenantRecord).order_by(TenantRecord.slug))
+            return [tenant_entity(row) for row in rows]
+
+    def rename(self, tenant: Ref, *, slug: str | None = None, name: str | None = None,
+               actor: str | None = None) -> Tenant:
+        """Change a tenant's slug, display name, or both."""
+        new_slug = parse_tenant_slug(slug) if slug is not None else None
+        new_name = _display_name(name) if name is not None else None
+        with self._ctx.transaction() as tx:
+            row = require_tenant(tx, tenant)
+            before = {"slug": row.slug, "name": row.name}
+            if new_slug is not None and new_slug != row.slug:
+                if row.id == DEFAULT_TENANT_ID:
+                    raise TenantProtected("the default tenant's slug cannot change")
+                if tx.scalar(select(TenantRecord.id).where(TenantRecord.slug == new_slug)):
+                    raise TenantExists(new_slug)
+                row.slug = new_slug
+            if new_name is not None:
+                row.name = new_name
+            row.updated_at = self._ctx.now()
+            after = {"slug": row.slug, "name": row.name}
+            self._ctx.audit(tx, "tenant.updated", "tenant", row.id, tenant_id=row.id, actor=actor,
+                            details={"before": before, "after": after})
+        return tenant_entity(row)
+
+    def delete(self, tenant: Ref, *, actor: str | None = None) -> None:
+        """Delete a tenant and everything in it; its audit events are kept."""
+        with self._ctx.transaction() as tx:
+            row = require_tenant(tx, tenant)
+            if row.id == DEFAULT_TENANT_ID:
+                raise TenantProtected("the default tenant cannot be deleted")
+            removed = {
+                "roles": _count(tx, RoleRecord, row),
+                "permissions": _count(tx, PermissionRecord, row),
+                "memberships": _count(tx, MembershipRecord, row),
+            }
+            tx.delete(row)
+            tx.flush()
+            self._ctx.audit(tx, "tenant.deleted", "tenant", row.id, tenant_id=row.id, actor=actor,
+                            details={"before": {"slug": row.slug, "name": row.name},
+                                     "cascaded": removed})
+
+
+def _count(
+    tx: Session,
+    model: type[RoleRecord] | type[PermissionRecord] | type[MembershipRecord],
+    tenant: TenantRecord,
+) -> int:
+    query = select(func.count()).select_from(model).where(model.tenant_id == tenant.id)
+    return tx.scalar(query) or 0

@@ -1,0 +1,204 @@
+"""Users: global accounts, their profile, activation and password."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rolegate.authn.passwords import PasswordHasher, normalise_password
+from rolegate.db.lookup import Ref
+from rolegate.db.models import MembershipRecord, TenantRecord, UserRecord
+from rolegate.entities import User
+from rolegate.errors import InvalidInput, UserExists
+from rolegate.names import email_key, parse_email, parse_username, username_key
+from rolegate.services._context import ServiceContext, require_tenant, require_user
+from rolegate.types import UserId
+
+MAX_FULL_NAME: Final = 200
+
+
+class Unset(Enum):
+    """Marks an update argument that was not given (``None`` may be a real value)."""
+
+    UNSET = "unset"
+
+
+UNSET: Final = Unset.UNSET
+
+
+def user_entity(row: UserRecord) -> User:
+    """The public value of a user row (never the password hash)."""
+    return User(
+        id=UserId(row.id),
+        username=row.username,
+        email=row.email,
+        full_name=row.full_name,
+        is_active=row.is_active,
+        has_password=row.password_hash is not None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_login_at=row.last_login_at,
+        preferences=dict(row.preferences),
+    )
+
+
+def _profile(row: UserRecord) -> dict[str, Any]:
+    return {"username": row.username, "email": row.email, "full_name": row.full_name,
+            "is_active": row.is_active, "preferences": dict(row.preferences)}
+
+
+def _full_name(value: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_FULL_NAME:
+        raise InvalidInput(f"full name longer than {MAX_FULL_NAME} characters")
+    return value
+
+
+def _preferences(value: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise InvalidInput("preferences must be a JSON object with string keys")
+    return dict(value)
+
+
+class UserService:
+    """Creates and maintains user accounts; passwords are stored as argon2id hashes only."""
+
+    def __init__(self, ctx: ServiceContext, hasher: PasswordHasher, *,
+                 password_min_length: int = 12) -> None:
+        self._ctx, self._hasher = ctx, hasher
+        self._password_min_length = password_min_length
+
+    def create(self, username: str, *, email: str | None = None, full_name: str = "",
+               password: str | None = None, is_active: bool = True,
+               preferences: dict[str, Any] | None = None, actor: str | None = None) -> User:
+        """Create a user; without ``password`` the account cannot log in with one."""
+        name = parse_username(username)
+        mail = parse_email(email) if email is not None else None
+        password_hash = self._hash(password) if password is not None else None
+        now = self._ctx.now()
+        row = UserRecord(
+            username=name, username_key=username_key(name), email=mail,
+            email_key=email_key(mail) if mail else None, full_name=_full_name(full_name),
+            password_hash=password_hash, is_active=is_active,
+            preferences=_preferences(preferences or {}), created_at=now, updated_at=now,
+        )
+        with self._ctx.transaction() as tx:
+            self._assert_unique(tx, row)
+            tx.add(row)
+            tx.flush()
+            self._ctx.audit(tx, "user.created", "user", row.id, tenant_id=None, actor=actor,
+                            details={"after": _profile(row), "has_password": password is not None})
+        return user_entity(row)
+
+    def get(self, user: Ref) -> User:
+        """The user with this username (case-insensitive), or id."""
+        with self._ctx.db.reading() as session:
+            return user_entity(require_user(session, user))
+
+    def list(self, *, tenant: Ref | None = None, active: bool | None = None) -> list[User]:
+        """Users by username, optionally only members of ``tenant`` and by activity."""
+        with self._ctx.db.reading() as session:
+            query = select(UserRecord).order_by(UserRecord.username_key)
+            if tenant is not None:
+                tenant_row = require_tenant(session, tenant)
+                query = query.join(MembershipRecord, MembershipRecord.user_id == UserRecord.id)
+                query = query.where(MembershipRecord.tenant_id == tenant_row.id)
+            if active is not None:
+                query = query.where(UserRecord.is_active == active)
+            return [user_entity(row) for row in session.scalars(query)]
+
+    def update(self, user: Ref, *, username: str | None = None,
+               email: str | None | Unset = UNSET, full_name: str | None = None,
+               preferences: dict[str, Any] | None = None, actor: str | None = None) -> User:
+        """Change profile fields; pass ``email=None`` to remove the email address."""
+        with self._ctx.transaction() as tx:
+            row = require_user(tx, user)
+            before = _profile(row)
+            if username is not None:
+                row.username = parse_username(username)
+                row.username_key = username_key(row.username)
+            if not isinstance(email, Unset):
+                row.email = parse_email(email) if email is not None else None
+                row.email_key = email_key(row.email) if row.email else None
+            if full_name is not None:
+                row.full_name = _full_name(full_name)
+            if preferences is not None:
+                row.preferences = _preferences(preferences)
+            self._assert_unique(tx, row)
+            return self._save(tx, row, "user.updated", before, actor)
+
+    def activate(self, user: Ref, *, actor: str | None = None) -> User:
+        """Let the user log in and hold permissions again."""
+        return self._set_active(user, True, actor)
+
+    def deactivate(self, user: Ref, *, actor: str | None = None) -> User:
+        """Stop the user: every check denies until reactivated; roles are kept."""
+        return self._set_active(user, False, actor)
+
+    def set_password(self, user: Ref, password: str, *, actor: str | None = None) -> User:
+        """Replace the user's password (hashed with argon2id; never stored or logged in clear)."""
+        password_hash = self._hash(password)
+        with self._ctx.transaction() as tx:
+            row = require_user(tx, user)
+            row.password_hash = password_hash
+            row.updated_at = self._ctx.now()
+            self._ctx.audit(tx, "user.password_set", "user", row.id, tenant_id=None, actor=actor)
+            return user_entity(row)
+
+    def clear_password(self, user: Ref, *, actor: str | None = None) -> User:
+        """Remove the password: the account can no longer log in with one."""
+        with self._ctx.transaction() as tx:
+            row = require_user(tx, user)
+            row.password_hash = None
+            row.updated_at = self._ctx.now()
+            self._ctx.audit(tx, "user.password_cleared", "user", row.id, tenant_id=None,
+                            actor=actor)
+            return user_entity(row)
+
+    def delete(self, user: Ref, *, actor: str | None = None) -> None:
+        """Delete the user with their memberships and role assignments."""
+        with self._ctx.transaction() as tx:
+            row = require_user(tx, user)
+            tenants = tx.scalars(
+                select(TenantRecord.slug)
+                .join(MembershipRecord, MembershipRecord.tenant_id == TenantRecord.id)
+                .where(MembershipRecord.user_id == row.id)
+            ).all()
+            before = _profile(row)
+            tx.delete(row)
+            tx.flush()
+            self._ctx.audit(tx, "user.deleted", "user", row.id, tenant_id=None, actor=actor,
+                            details={"before": before, "memberships": sorted(tenants)})
+
+    def _set_active(self, user: Ref, is_active: bool, actor: str | None) -> User:
+        with self._ctx.transaction() as tx:
+            row = require_user(tx, user)
+            before = _profile(row)
+            row.is_active = is_active
+            action = "user.activated" if is_active else "user.deactivated"
+            return self._save(tx, row, action, before, actor)
+
+    def _save(self, tx: Session, row: UserRecord, action: str, before: dict[str, Any],
+              actor: str | None) -> User:
+        row.updated_at = self._ctx.now()
+        tx.flush()
+        self._ctx.audit(tx, action, "user", row.id, tenant_id=None, actor=actor,
+                        details={"before": before, "after": _profile(row)})
+        return user_entity(row)
+
+    def _hash(self, password: str) -> str:
+        return self._hasher.hash(normalise_password(password, min_length=self._password_min_length))
+
+    @staticmethod
+    def _assert_unique(tx: Session, row: UserRecord) -> None:
+        others = select(UserRecord.id)
+        if row.id is not None:
+            others = others.where(UserRecord.id != row.id)
+        with tx.no_autoflush:  # compare before the changed row is written
+            if tx.scalar(others.where(UserRecord.username_key == row.username_key)):
+                raise UserExists(row.username)
+            if row.email_key and tx.scalar(others.where(UserRecord.email_key == row.email_key)):
+                raise UserExists(row.email or "")

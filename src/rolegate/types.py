@@ -1,0 +1,31 @@
+"""Shared type aliases: typed ids so a user id cannot be passed where a tenant id belongs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import NewType
+from uuid import UUID
+
+TenantId = NewType("TenantId", UUID)
+UserId = NewType("UserId", UUID)
+RoleId = NewType("RoleId", UUID)
+PermissionId = NewType("PermissionId", UUID)
+ResourceId = NewType("ResourceId", UUID)
+
+#: A returns-now callable; injected so tests can move time without sleeping.
+Clock = Callable[[], datetime]
+
+#: Who made a change, as recorded in audit events and ``granted_by`` columns
+#: (a user id, ``system``, or ``cli:<os user>``).
+Actor = NewType("Actor", str)
+
+__all__ = [
+    "Actor",
+    "Clock",
+    "PermissionId",
+    "ResourceId",
+    "RoleId",
+    "TenantId",
+    "UserId",
+]
