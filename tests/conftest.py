@@ -29,14 +29,19 @@ _postgres_skips: list[str] = []
 
 def pytest_configure(config: pytest.Config) -> None:
     if REQUIRE_POSTGRES and not POSTGRES_URL:
-        raise pytest.UsageError("ROLEGATE_REQUIRE_POSTGRES=1 but ROLEGATE_TEST_POSTGRES_URL is unset")
+        raise pytest.UsageError(
+            "ROLEGATE_REQUIRE_POSTGRES=1 but ROLEGATE_TEST_POSTGRES_URL is unset"
+        )
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _postgres_skips:
         terminalreporter.write_sep(
-            "!", f"PostgreSQL leg SKIPPED ({len(_postgres_skips)} tests): "
-            "set ROLEGATE_TEST_POSTGRES_URL to run it", yellow=True)
+            "!",
+            f"PostgreSQL leg SKIPPED ({len(_postgres_skips)} tests): "
+            "set ROLEGATE_TEST_POSTGRES_URL to run it",
+            yellow=True,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -209,6 +209,8 @@ class SchemaNotCurrent(StorageError):
     code = "schema_not_current"
 
     def __init__(self, current: str | None, head: str) -> None:
-        super().__init__(f"database schema is at {current or 'nothing'}, rolegate needs {head}: "
-                         "run `rolegate db upgrade`")
+        super().__init__(
+            f"database schema is at {current or 'nothing'}, rolegate needs {head}: "
+            "run `rolegate db upgrade`"
+        )
         self.current, self.head = current, head

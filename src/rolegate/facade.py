@@ -56,25 +56,31 @@ class Rolegate:
         self._clock = clock or _utcnow
         if auto_upgrade is None:
             auto_upgrade = self.settings.auto_upgrade
-        ensure_current(self.db, auto_upgrade=self.db.is_sqlite if auto_upgrade is None
-                       else auto_upgrade)
+        ensure_current(
+            self.db, auto_upgrade=self.db.is_sqlite if auto_upgrade is None else auto_upgrade
+        )
         ctx = ServiceContext(self.db, AuditRecorder(), self._clock, actor)
         self.tenants = TenantService(ctx)
-        self.users = UserService(ctx, hasher or self._default_hasher(),
-                                 password_min_length=self.settings.password_min_length)
+        self.users = UserService(
+            ctx,
+            hasher or self._default_hasher(),
+            password_min_length=self.settings.password_min_length,
+        )
         self.memberships = MembershipService(ctx)
         self.resources = ResourceService(ctx)
         self.permissions = PermissionService(ctx)
         self.roles = RoleService(ctx)
         self.assignments = AssignmentService(ctx)
 
-    def check(self, user: str | UUID, permission: str, *,
-              tenant: str | UUID = DEFAULT_TENANT_SLUG) -> bool:
+    def check(
+        self, user: str | UUID, permission: str, *, tenant: str | UUID = DEFAULT_TENANT_SLUG
+    ) -> bool:
         """Whether ``user`` may do ``permission`` in ``tenant``; any failure denies."""
         return self.explain(user, permission, tenant=tenant).allowed
 
-    def explain(self, user: str | UUID, permission: str, *,
-                tenant: str | UUID = DEFAULT_TENANT_SLUG) -> Decision:
+    def explain(
+        self, user: str | UUID, permission: str, *, tenant: str | UUID = DEFAULT_TENANT_SLUG
+    ) -> Decision:
         """The decision for ``user``, ``permission`` and ``tenant``, with its reason code.
 
         Fails closed: an error while deciding is logged and returned as a denial with reason
@@ -85,8 +91,12 @@ class Rolegate:
                 snapshot = compile_snapshot(session, user=user, tenant=tenant)
             return decide(snapshot, permission, now=self._clock())
         except Exception:
-            log.exception("check failed; denying (user=%r tenant=%r permission=%r)",
-                          str(user), str(tenant), permission)
+            log.exception(
+                "check failed; denying (user=%r tenant=%r permission=%r)",
+                str(user),
+                str(tenant),
+                permission,
+            )
             return Decision.deny(Reason.ERROR)
 
     def upgrade(self) -> None:
@@ -100,11 +110,17 @@ class Rolegate:
     def __enter__(self) -> Rolegate:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.close()
 
     def _default_hasher(self) -> PasswordHasher:
-        return Argon2Hasher(memory_kib=self.settings.argon2_memory_kib,
-                            time_cost=self.settings.argon2_time_cost,
-                            parallelism=self.settings.argon2_parallelism)
+        return Argon2Hasher(
+            memory_kib=self.settings.argon2_memory_kib,
+            time_cost=self.settings.argon2_time_cost,
+            parallelism=self.settings.argon2_parallelism,
+        )

@@ -33,8 +33,11 @@ MAX_EMAIL_LENGTH: Final = 254  # RFC 5321 path limit
 def parse_tenant_slug(value: str) -> str:
     """Return ``value`` if it is a valid tenant slug: 1-63 of ``a-z 0-9 -``, no edge hyphen."""
     if not _SLUG.fullmatch(value):
-        raise InvalidName("tenant", value, "use 1-63 lowercase letters, digits or '-', "
-                          "starting and ending with a letter or digit")
+        raise InvalidName(
+            "tenant",
+            value,
+            "use 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit",
+        )
     return value
 
 
@@ -42,8 +45,11 @@ def parse_username(value: str) -> str:
     """Return the NFKC form of a username (letters, digits, ``. @ + - _``; at most 150)."""
     normal = unicodedata.normalize("NFKC", value)
     if not 0 < len(normal) <= MAX_USERNAME_LENGTH or not _USERNAME.fullmatch(normal):
-        raise InvalidName("username", value, f"use 1-{MAX_USERNAME_LENGTH} letters, digits "
-                          "or '.', '@', '+', '-', '_' (no spaces)")
+        raise InvalidName(
+            "username",
+            value,
+            f"use 1-{MAX_USERNAME_LENGTH} letters, digits or '.', '@', '+', '-', '_' (no spaces)",
+        )
     return normal
 
 
@@ -68,8 +74,11 @@ def email_key(value: str) -> str:
 def parse_role_name(value: str) -> str:
     """Return ``value`` if it is a valid role name: 1-64 of ``A-Z a-z 0-9 _ . -``."""
     if not _ROLE.fullmatch(value):
-        raise InvalidName("role", value, "use 1-64 letters, digits, '_', '.' or '-', "
-                          "starting with a letter or digit")
+        raise InvalidName(
+            "role",
+            value,
+            "use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+        )
     return value
 
 
@@ -93,7 +102,7 @@ def parse_permission(value: str) -> PermissionParts:
 
 
 def parse_grant(value: str) -> PermissionParts:
-    """Parse what a role may be granted: an exact permission or a pattern such as ``documents:*``."""
+    """Parse what a role may be granted: an exact permission or a pattern (``documents:*``)."""
     return _parse(value, allow_wildcards=True)
 
 
@@ -108,8 +117,12 @@ def _parse(value: str, *, allow_wildcards: bool) -> PermissionParts:
     segments = value.split(SEPARATOR)
     if len(segments) < 2 or not all(_segment_ok(s, allow_wildcards) for s in segments):
         wildcard_note = ", or '*' as a whole segment" if allow_wildcards else ""
-        raise InvalidName(kind, value, "expected 'resource:action' with lowercase segments of "
-                          f"letters, digits, '_', '.', '-'{wildcard_note}; or an UPPER_SNAKE name")
+        raise InvalidName(
+            kind,
+            value,
+            "expected 'resource:action' with lowercase segments of "
+            f"letters, digits, '_', '.', '-'{wildcard_note}; or an UPPER_SNAKE name",
+        )
     resource = SEPARATOR.join(segments[:-1])
     has_wild_resource = WILDCARD in segments[:-1]
     return PermissionParts(value, None if has_wild_resource else resource, segments[-1])
@@ -122,8 +135,11 @@ def _segment_ok(segment: str, allow_wildcards: bool) -> bool:
 def parse_resource_name(value: str) -> str:
     """Return ``value`` if it is a valid resource name: lowercase segments joined by ``:``."""
     if not all(_SEGMENT.fullmatch(s) for s in value.split(SEPARATOR)):
-        raise InvalidName("resource", value, "use lowercase segments of letters, digits, "
-                          "'_', '.', '-' joined by ':'")
+        raise InvalidName(
+            "resource",
+            value,
+            "use lowercase segments of letters, digits, '_', '.', '-' joined by ':'",
+        )
     return value
 
 

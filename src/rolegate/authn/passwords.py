@@ -26,7 +26,9 @@ class PasswordHasher(Protocol):
 class Argon2Hasher:
     """argon2id with OWASP's minimum parameters by default (m=19 MiB, t=2, p=1; RFC 9106)."""
 
-    def __init__(self, *, memory_kib: int = 19_456, time_cost: int = 2, parallelism: int = 1) -> None:
+    def __init__(
+        self, *, memory_kib: int = 19_456, time_cost: int = 2, parallelism: int = 1
+    ) -> None:
         self._argon2 = _Argon2(
             memory_cost=memory_kib, time_cost=time_cost, parallelism=parallelism, type=Type.ID
         )

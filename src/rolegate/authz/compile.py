@@ -26,8 +26,9 @@ def compile_snapshot(session: Session, *, user: Ref, tenant: Ref) -> Snapshot:
     tenant_row = find_tenant(session, tenant)
     user_row = find_user(session, user)
     if tenant_row is None or user_row is None:
-        return Snapshot.unknown(tenant_exists=tenant_row is not None,
-                                user_exists=user_row is not None)
+        return Snapshot.unknown(
+            tenant_exists=tenant_row is not None, user_exists=user_row is not None
+        )
     is_member = session.get(MembershipRecord, (tenant_row.id, user_row.id)) is not None
     assignments = _assignments(session, tenant_row.id, user_row.id)
     return Snapshot(
@@ -54,21 +55,21 @@ def _role_graph(session: Session, tenant_id: UUID) -> MappingProxyType[str, Role
     names = dict(
         session.execute(
             select(RoleRecord.id, RoleRecord.name).where(RoleRecord.tenant_id == tenant_id)
-        ).tuples().all()
+        ).all()
     )
     parents: defaultdict[UUID, list[str]] = defaultdict(list)
     for role_id, parent_id in session.execute(
         select(RoleInheritanceRecord.role_id, RoleInheritanceRecord.inherited_role_id).where(
             RoleInheritanceRecord.tenant_id == tenant_id
         )
-    ).tuples():
+    ):
         parents[role_id].append(names[parent_id])
     grants: defaultdict[UUID, set[str]] = defaultdict(set)
     for role_id, permission in session.execute(
         select(RolePermissionRecord.role_id, PermissionRecord.name)
         .join(PermissionRecord, PermissionRecord.id == RolePermissionRecord.permission_id)
         .where(RolePermissionRecord.tenant_id == tenant_id)
-    ).tuples():
+    ):
         grants[role_id].add(permission)
     nodes = {
         name: RoleNode(name, frozenset(grants[role_id]), tuple(sorted(parents[role_id])))

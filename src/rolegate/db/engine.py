@@ -49,8 +49,9 @@ class Database:
                     yield session
             except IntegrityError as exc:
                 log.info("integrity error, rolled back: %s", exc.orig)
-                raise ConcurrentChange("a concurrent change conflicts with this one; "
-                                       "nothing was applied, retry") from exc
+                raise ConcurrentChange(
+                    "a concurrent change conflicts with this one; nothing was applied, retry"
+                ) from exc
             except DBAPIError as exc:
                 log.warning("database error, rolled back: %s", exc.orig)
                 raise StorageError(f"the database refused the change: {_first_line(exc)}") from exc

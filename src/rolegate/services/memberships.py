@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import builtins
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rolegate.db.lookup import Ref
-from rolegate.db.models import MembershipRecord, RoleRecord, TenantRecord, UserRecord, UserRoleRecord
+from rolegate.db.models import (
+    MembershipRecord,
+    RoleRecord,
+    TenantRecord,
+    UserRecord,
+    UserRoleRecord,
+)
 from rolegate.entities import Membership
 from rolegate.errors import MembershipExists, MembershipNotFound
 from rolegate.services._context import ServiceContext, require_tenant, require_user
@@ -18,16 +26,24 @@ def membership_entity(row: MembershipRecord, tenant: TenantRecord, user: UserRec
     return Membership(tenant.slug, UserId(user.id), user.username, row.joined_at)
 
 
-def join_tenant(ctx: ServiceContext, tx: Session, tenant: TenantRecord, user: UserRecord, *,
-                actor: str | None) -> MembershipRecord | None:
+def join_tenant(
+    ctx: ServiceContext, tx: Session, tenant: TenantRecord, user: UserRecord, *, actor: str | None
+) -> MembershipRecord | None:
     """Make ``user`` a member of ``tenant`` unless already; return the new row, or None."""
     if tx.get(MembershipRecord, (tenant.id, user.id)) is not None:
         return None
     row = MembershipRecord(tenant_id=tenant.id, user_id=user.id, joined_at=ctx.now())
     tx.add(row)
     tx.flush()
-    ctx.audit(tx, "membership.added", "user", user.id, tenant_id=tenant.id, actor=actor,
-              details={"username": user.username})
+    ctx.audit(
+        tx,
+        "membership.added",
+        "user",
+        user.id,
+        tenant_id=tenant.id,
+        actor=actor,
+        details={"username": user.username},
+    )
     return row
 
 
@@ -56,14 +72,21 @@ class MembershipService:
             roles = tx.scalars(
                 select(RoleRecord.name)
                 .join(UserRoleRecord, UserRoleRecord.role_id == RoleRecord.id)
-                .where(UserRoleRecord.tenant_id == tenant_row.id,
-                       UserRoleRecord.user_id == user_row.id)
+                .where(
+                    UserRoleRecord.tenant_id == tenant_row.id, UserRoleRecord.user_id == user_row.id
+                )
             ).all()
             tx.delete(row)
             tx.flush()
-            self._ctx.audit(tx, "membership.removed", "user", user_row.id,
-                            tenant_id=tenant_row.id, actor=actor,
-                            details={"username": user_row.username, "roles": sorted(roles)})
+            self._ctx.audit(
+                tx,
+                "membership.removed",
+                "user",
+                user_row.id,
+                tenant_id=tenant_row.id,
+                actor=actor,
+                details={"username": user_row.username, "roles": sorted(roles)},
+            )
 
     def list(self, tenant: Ref) -> list[Membership]:
         """The members of ``tenant``, by username."""
@@ -74,10 +97,10 @@ class MembershipService:
                 .join(UserRecord, UserRecord.id == MembershipRecord.user_id)
                 .where(MembershipRecord.tenant_id == tenant_row.id)
                 .order_by(UserRecord.username_key)
-            ).tuples()
+            )
             return [membership_entity(m, tenant_row, u) for m, u in rows]
 
-    def of_user(self, user: Ref) -> list[Membership]:
+    def of_user(self, user: Ref) -> builtins.list[Membership]:
         """The tenants ``user`` belongs to, by slug."""
         with self._ctx.db.reading() as session:
             user_row = require_user(session, user)
@@ -86,5 +109,5 @@ class MembershipService:
                 .join(TenantRecord, TenantRecord.id == MembershipRecord.tenant_id)
                 .where(MembershipRecord.user_id == user_row.id)
                 .order_by(TenantRecord.slug)
-            ).tuples()
+            )
             return [membership_entity(m, t, user_row) for m, t in rows]

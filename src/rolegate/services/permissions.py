@@ -15,26 +15,56 @@ from rolegate.services.resources import description_text, ensure_resource, find_
 from rolegate.types import PermissionId
 
 
-def permission_entity(row: PermissionRecord, tenant: TenantRecord,
-                      resource: str | None) -> Permission:
+def permission_entity(
+    row: PermissionRecord, tenant: TenantRecord, resource: str | None
+) -> Permission:
     """The public value of a permission row."""
-    return Permission(PermissionId(row.id), tenant.slug, row.name, resource, row.action,
-                      row.description, row.created_at, row.updated_at)
+    return Permission(
+        PermissionId(row.id),
+        tenant.slug,
+        row.name,
+        resource,
+        row.action,
+        row.description,
+        row.created_at,
+        row.updated_at,
+    )
 
 
-def add_permission(ctx: ServiceContext, tx: Session, tenant: TenantRecord, parts: PermissionParts,
-                   *, description: str, actor: str | None) -> PermissionRecord:
+def add_permission(
+    ctx: ServiceContext,
+    tx: Session,
+    tenant: TenantRecord,
+    parts: PermissionParts,
+    *,
+    description: str,
+    actor: str | None,
+) -> PermissionRecord:
     """Insert a permission (creating its resource on demand) and audit it."""
-    resource = ensure_resource(ctx, tx, tenant, parts.resource, actor=actor) if parts.resource \
-        else None
+    resource = (
+        ensure_resource(ctx, tx, tenant, parts.resource, actor=actor) if parts.resource else None
+    )
     now = ctx.now()
-    row = PermissionRecord(tenant_id=tenant.id, name=parts.name,
-                           resource_id=resource.id if resource else None, action=parts.action,
-                           description=description, created_at=now, updated_at=now)
+    row = PermissionRecord(
+        tenant_id=tenant.id,
+        name=parts.name,
+        resource_id=resource.id if resource else None,
+        action=parts.action,
+        description=description,
+        created_at=now,
+        updated_at=now,
+    )
     tx.add(row)
     tx.flush()
-    ctx.audit(tx, "permission.created", "permission", row.id, tenant_id=tenant.id, actor=actor,
-              details={"after": {"name": parts.name, "description": description}})
+    ctx.audit(
+        tx,
+        "permission.created",
+        "permission",
+        row.id,
+        tenant_id=tenant.id,
+        actor=actor,
+        details={"after": {"name": parts.name, "description": description}},
+    )
     return row
 
 
@@ -44,16 +74,18 @@ class PermissionService:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
 
-    def create(self, tenant: Ref, name: str, *, description: str = "",
-               actor: str | None = None) -> Permission:
+    def create(
+        self, tenant: Ref, name: str, *, description: str = "", actor: str | None = None
+    ) -> Permission:
         """Define permission ``name`` (``documents:read``, ``VIEW_DASHBOARD``, or a pattern)."""
         parts, description = parse_grant(name), description_text(description)
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             if find_permission(tx, tenant_row.id, parts.name) is not None:
                 raise PermissionExists(parts.name, tenant=tenant_row.slug)
-            row = add_permission(self._ctx, tx, tenant_row, parts, description=description,
-                                 actor=actor)
+            row = add_permission(
+                self._ctx, tx, tenant_row, parts, description=description, actor=actor
+            )
             return permission_entity(row, tenant_row, parts.resource)
 
     def get(self, tenant: Ref, name: Ref) -> Permission:
@@ -67,18 +99,20 @@ class PermissionService:
         """The tenant's permissions by name, optionally only those of one resource."""
         with self._ctx.db.reading() as session:
             tenant_row = require_tenant(session, tenant)
-            query = (select(PermissionRecord, ResourceRecord.name)
-                     .outerjoin(ResourceRecord, ResourceRecord.id == PermissionRecord.resource_id)
-                     .where(PermissionRecord.tenant_id == tenant_row.id)
-                     .order_by(PermissionRecord.name))
+            query = (
+                select(PermissionRecord, ResourceRecord.name)
+                .outerjoin(ResourceRecord, ResourceRecord.id == PermissionRecord.resource_id)
+                .where(PermissionRecord.tenant_id == tenant_row.id)
+                .order_by(PermissionRecord.name)
+            )
             if resource is not None:
                 found = find_resource(session, tenant_row, resource)
                 query = query.where(PermissionRecord.resource_id == (found.id if found else None))
-            return [permission_entity(row, tenant_row, res)
-                    for row, res in session.execute(query).tuples()]
+            return [permission_entity(row, tenant_row, res) for row, res in session.execute(query)]
 
-    def update(self, tenant: Ref, name: Ref, *, description: str,
-               actor: str | None = None) -> Permission:
+    def update(
+        self, tenant: Ref, name: Ref, *, description: str, actor: str | None = None
+    ) -> Permission:
         """Change a permission's description."""
         description = description_text(description)
         with self._ctx.transaction() as tx:
@@ -86,10 +120,15 @@ class PermissionService:
             row = require_permission(tx, tenant_row, name)
             before = row.description
             row.description, row.updated_at = description, self._ctx.now()
-            self._ctx.audit(tx, "permission.updated", "permission", row.id,
-                            tenant_id=tenant_row.id, actor=actor,
-                            details={"before": {"description": before},
-                                     "after": {"description": description}})
+            self._ctx.audit(
+                tx,
+                "permission.updated",
+                "permission",
+                row.id,
+                tenant_id=tenant_row.id,
+                actor=actor,
+                details={"before": {"description": before}, "after": {"description": description}},
+            )
             return permission_entity(row, tenant_row, _resource_name(tx, row))
 
     def delete(self, tenant: Ref, name: Ref, *, actor: str | None = None) -> None:
@@ -97,13 +136,25 @@ class PermissionService:
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = require_permission(tx, tenant_row, name)
-            grants = tx.scalar(select(func.count()).select_from(RolePermissionRecord)
-                               .where(RolePermissionRecord.permission_id == row.id)) or 0
+            grants = (
+                tx.scalar(
+                    select(func.count())
+                    .select_from(RolePermissionRecord)
+                    .where(RolePermissionRecord.permission_id == row.id)
+                )
+                or 0
+            )
             tx.delete(row)
             tx.flush()
-            self._ctx.audit(tx, "permission.deleted", "permission", row.id,
-                            tenant_id=tenant_row.id, actor=actor,
-                            details={"before": {"name": row.name}, "cascaded": {"grants": grants}})
+            self._ctx.audit(
+                tx,
+                "permission.deleted",
+                "permission",
+                row.id,
+                tenant_id=tenant_row.id,
+                actor=actor,
+                details={"before": {"name": row.name}, "cascaded": {"grants": grants}},
+            )
 
 
 def _resource_name(session: Session, row: PermissionRecord) -> str | None:

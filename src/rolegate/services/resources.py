@@ -34,13 +34,15 @@ def resource_entity(row: ResourceRecord, tenant: TenantRecord) -> Resource:
 def find_resource(tx: Session, tenant: TenantRecord, name: str) -> ResourceRecord | None:
     """The resource called ``name`` in ``tenant``, if any."""
     return tx.scalars(
-        select(ResourceRecord).where(ResourceRecord.tenant_id == tenant.id,
-                                     ResourceRecord.name == name)
+        select(ResourceRecord).where(
+            ResourceRecord.tenant_id == tenant.id, ResourceRecord.name == name
+        )
     ).first()
 
 
-def ensure_resource(ctx: ServiceContext, tx: Session, tenant: TenantRecord, name: str, *,
-                    actor: str | None) -> ResourceRecord:
+def ensure_resource(
+    ctx: ServiceContext, tx: Session, tenant: TenantRecord, name: str, *, actor: str | None
+) -> ResourceRecord:
     """The resource ``name`` in ``tenant``, created (and audited) if it does not exist yet."""
     row = find_resource(tx, tenant, name)
     if row is not None:
@@ -48,8 +50,15 @@ def ensure_resource(ctx: ServiceContext, tx: Session, tenant: TenantRecord, name
     row = ResourceRecord(tenant_id=tenant.id, name=parse_resource_name(name), description="")
     tx.add(row)
     tx.flush()
-    ctx.audit(tx, "resource.created", "resource", row.id, tenant_id=tenant.id, actor=actor,
-              details={"after": {"name": name}})
+    ctx.audit(
+        tx,
+        "resource.created",
+        "resource",
+        row.id,
+        tenant_id=tenant.id,
+        actor=actor,
+        details={"after": {"name": name}},
+    )
     return row
 
 
@@ -59,8 +68,9 @@ class ResourceService:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
 
-    def create(self, tenant: Ref, name: str, *, description: str = "",
-               actor: str | None = None) -> Resource:
+    def create(
+        self, tenant: Ref, name: str, *, description: str = "", actor: str | None = None
+    ) -> Resource:
         """Create resource ``name`` (such as ``documents`` or ``billing:invoices``)."""
         name, description = parse_resource_name(name), description_text(description)
         with self._ctx.transaction() as tx:
@@ -70,9 +80,15 @@ class ResourceService:
             row = ResourceRecord(tenant_id=tenant_row.id, name=name, description=description)
             tx.add(row)
             tx.flush()
-            self._ctx.audit(tx, "resource.created", "resource", row.id, tenant_id=tenant_row.id,
-                            actor=actor, details={"after": {"name": name,
-                                                            "description": description}})
+            self._ctx.audit(
+                tx,
+                "resource.created",
+                "resource",
+                row.id,
+                tenant_id=tenant_row.id,
+                actor=actor,
+                details={"after": {"name": name, "description": description}},
+            )
             return resource_entity(row, tenant_row)
 
     def get(self, tenant: Ref, name: str) -> Resource:
@@ -85,13 +101,16 @@ class ResourceService:
         """The tenant's resources, by name."""
         with self._ctx.db.reading() as session:
             tenant_row = require_tenant(session, tenant)
-            rows = session.scalars(select(ResourceRecord)
-                                   .where(ResourceRecord.tenant_id == tenant_row.id)
-                                   .order_by(ResourceRecord.name))
+            rows = session.scalars(
+                select(ResourceRecord)
+                .where(ResourceRecord.tenant_id == tenant_row.id)
+                .order_by(ResourceRecord.name)
+            )
             return [resource_entity(row, tenant_row) for row in rows]
 
-    def update(self, tenant: Ref, name: str, *, description: str,
-               actor: str | None = None) -> Resource:
+    def update(
+        self, tenant: Ref, name: str, *, description: str, actor: str | None = None
+    ) -> Resource:
         """Change a resource's description."""
         description = description_text(description)
         with self._ctx.transaction() as tx:
@@ -99,9 +118,15 @@ class ResourceService:
             row = self._require(tx, tenant_row, name)
             before = row.description
             row.description = description
-            self._ctx.audit(tx, "resource.updated", "resource", row.id, tenant_id=tenant_row.id,
-                            actor=actor, details={"before": {"description": before},
-                                                  "after": {"description": description}})
+            self._ctx.audit(
+                tx,
+                "resource.updated",
+                "resource",
+                row.id,
+                tenant_id=tenant_row.id,
+                actor=actor,
+                details={"before": {"description": before}, "after": {"description": description}},
+            )
             return resource_entity(row, tenant_row)
 
     def delete(self, tenant: Ref, name: str, *, actor: str | None = None) -> None:
@@ -109,13 +134,23 @@ class ResourceService:
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = self._require(tx, tenant_row, name)
-            permissions = tx.scalars(select(PermissionRecord.name)
-                                     .where(PermissionRecord.resource_id == row.id)).all()
+            permissions = tx.scalars(
+                select(PermissionRecord.name).where(PermissionRecord.resource_id == row.id)
+            ).all()
             tx.delete(row)
             tx.flush()
-            self._ctx.audit(tx, "resource.deleted", "resource", row.id, tenant_id=tenant_row.id,
-                            actor=actor, details={"before": {"name": row.name},
-                                                  "cascaded": {"permissions": sorted(permissions)}})
+            self._ctx.audit(
+                tx,
+                "resource.deleted",
+                "resource",
+                row.id,
+                tenant_id=tenant_row.id,
+                actor=actor,
+                details={
+                    "before": {"name": row.name},
+                    "cascaded": {"permissions": sorted(permissions)},
+                },
+            )
 
     @staticmethod
     def _require(tx: Session, tenant: TenantRecord, name: str) -> ResourceRecord:

@@ -1,4 +1,4 @@
-"""Roles: create, describe, rename, delete; grant and revoke permissions; add and remove inheritance."""
+"""Roles: their life cycle, their grants of permissions, and their inheritance of other roles."""
 
 from __future__ import annotations
 
@@ -41,22 +41,40 @@ class RoleService:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
 
-    def create(self, tenant: Ref, name: str, *, description: str = "",
-               permissions: Sequence[str] = (), inherits: Sequence[Ref] = (),
-               actor: str | None = None) -> Role:
+    def create(
+        self,
+        tenant: Ref,
+        name: str,
+        *,
+        description: str = "",
+        permissions: Sequence[str] = (),
+        inherits: Sequence[Ref] = (),
+        actor: str | None = None,
+    ) -> Role:
         """Create a role, granting ``permissions`` and inheriting ``inherits``, all or nothing."""
         name, description = parse_role_name(name), description_text(description)
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             self._assert_free(tx, tenant_row, name)
             now = self._ctx.now()
-            row = RoleRecord(tenant_id=tenant_row.id, name=name, description=description,
-                             created_at=now, updated_at=now)
+            row = RoleRecord(
+                tenant_id=tenant_row.id,
+                name=name,
+                description=description,
+                created_at=now,
+                updated_at=now,
+            )
             tx.add(row)
             tx.flush()
-            self._ctx.audit(tx, "role.created", "role", row.id, tenant_id=tenant_row.id,
-                            actor=actor, details={"after": {"name": name,
-                                                            "description": description}})
+            self._ctx.audit(
+                tx,
+                "role.created",
+                "role",
+                row.id,
+                tenant_id=tenant_row.id,
+                actor=actor,
+                details={"after": {"name": name, "description": description}},
+            )
             for permission in permissions:
                 self._grant(tx, tenant_row, row, permission, actor)
             for parent in inherits:
@@ -73,12 +91,22 @@ class RoleService:
         """The tenant's roles, by name."""
         with self._ctx.db.reading() as session:
             tenant_row = require_tenant(session, tenant)
-            rows = session.scalars(select(RoleRecord).where(RoleRecord.tenant_id == tenant_row.id)
-                                   .order_by(RoleRecord.name)).all()
+            rows = session.scalars(
+                select(RoleRecord)
+                .where(RoleRecord.tenant_id == tenant_row.id)
+                .order_by(RoleRecord.name)
+            ).all()
             return role_entities(session, tenant_row, rows)
 
-    def update(self, tenant: Ref, role: Ref, *, name: str | None = None,
-               description: str | None = None, actor: str | None = None) -> Role:
+    def update(
+        self,
+        tenant: Ref,
+        role: Ref,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        actor: str | None = None,
+    ) -> Role:
         """Rename a role or change its description; grants and holders are unaffected."""
         new_name = parse_role_name(name) if name is not None else None
         new_description = description_text(description) if description is not None else None
@@ -92,9 +120,18 @@ class RoleService:
             if new_description is not None:
                 row.description = new_description
             row.updated_at = self._ctx.now()
-            self._ctx.audit(tx, "role.updated", "role", row.id, tenant_id=tenant_row.id,
-                            actor=actor, details={"before": before, "after": {
-                                "name": row.name, "description": row.description}})
+            self._ctx.audit(
+                tx,
+                "role.updated",
+                "role",
+                row.id,
+                tenant_id=tenant_row.id,
+                actor=actor,
+                details={
+                    "before": before,
+                    "after": {"name": row.name, "description": row.description},
+                },
+            )
             return role_entities(tx, tenant_row, [row])[0]
 
     def delete(self, tenant: Ref, role: Ref, *, actor: str | None = None) -> None:
@@ -104,15 +141,27 @@ class RoleService:
             row = require_role(tx, tenant_row, role)
             entity = role_entities(tx, tenant_row, [row])[0]
             holders = _count(tx, UserRoleRecord, UserRoleRecord.role_id == row.id)
-            heirs = _count(tx, RoleInheritanceRecord,
-                           RoleInheritanceRecord.inherited_role_id == row.id)
+            heirs = _count(
+                tx, RoleInheritanceRecord, RoleInheritanceRecord.inherited_role_id == row.id
+            )
             tx.delete(row)
             tx.flush()
-            self._ctx.audit(tx, "role.deleted", "role", row.id, tenant_id=tenant_row.id,
-                            actor=actor, details={
-                                "before": {"name": entity.name, "permissions": entity.permissions,
-                                           "inherits": entity.inherits},
-                                "cascaded": {"assignments": holders, "inherited_by": heirs}})
+            self._ctx.audit(
+                tx,
+                "role.deleted",
+                "role",
+                row.id,
+                tenant_id=tenant_row.id,
+                actor=actor,
+                details={
+                    "before": {
+                        "name": entity.name,
+                        "permissions": entity.permissions,
+                        "inherits": entity.inherits,
+                    },
+                    "cascaded": {"assignments": holders, "inherited_by": heirs},
+                },
+            )
 
     def grant(self, tenant: Ref, role: Ref, permission: str, *, actor: str | None = None) -> Role:
         """Grant ``permission`` to ``role``; a pattern (``reports:*``) is defined on first grant."""
@@ -128,16 +177,25 @@ class RoleService:
             tenant_row = require_tenant(tx, tenant)
             row = require_role(tx, tenant_row, role)
             found = find_permission(tx, tenant_row.id, permission)
-            grant = tx.scalars(select(RolePermissionRecord).where(
-                RolePermissionRecord.role_id == row.id,
-                RolePermissionRecord.permission_id == (found.id if found else None))).first()
+            grant = tx.scalars(
+                select(RolePermissionRecord).where(
+                    RolePermissionRecord.role_id == row.id,
+                    RolePermissionRecord.permission_id == (found.id if found else None),
+                )
+            ).first()
             if found is None or grant is None:
                 raise GrantNotFound(f"{permission} to {row.name}", tenant=tenant_row.slug)
             tx.delete(grant)
             tx.flush()
-            self._ctx.audit(tx, "role.permission_revoked", "role", row.id,
-                            tenant_id=tenant_row.id, actor=actor,
-                            details={"role": row.name, "permission": found.name})
+            self._ctx.audit(
+                tx,
+                "role.permission_revoked",
+                "role",
+                row.id,
+                tenant_id=tenant_row.id,
+                actor=actor,
+                details={"role": row.name, "permission": found.name},
+            )
             return role_entities(tx, tenant_row, [row])[0]
 
     def inherit(self, tenant: Ref, role: Ref, inherited: Ref, *, actor: str | None = None) -> Role:
@@ -148,8 +206,9 @@ class RoleService:
             self._inherit(tx, tenant_row, row, require_role(tx, tenant_row, inherited), actor)
             return role_entities(tx, tenant_row, [row])[0]
 
-    def uninherit(self, tenant: Ref, role: Ref, inherited: Ref, *,
-                  actor: str | None = None) -> Role:
+    def uninherit(
+        self, tenant: Ref, role: Ref, inherited: Ref, *, actor: str | None = None
+    ) -> Role:
         """Stop ``role`` inheriting from ``inherited``."""
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
@@ -160,12 +219,20 @@ class RoleService:
                 raise InheritanceNotFound(f"{row.name} -> {parent.name}", tenant=tenant_row.slug)
             tx.delete(edge)
             tx.flush()
-            self._ctx.audit(tx, "role.uninherited", "role", row.id, tenant_id=tenant_row.id,
-                            actor=actor, details={"role": row.name, "inherited": parent.name})
+            self._ctx.audit(
+                tx,
+                "role.uninherited",
+                "role",
+                row.id,
+                tenant_id=tenant_row.id,
+                actor=actor,
+                details={"role": row.name, "inherited": parent.name},
+            )
             return role_entities(tx, tenant_row, [row])[0]
 
-    def _grant(self, tx: Session, tenant: TenantRecord, row: RoleRecord, permission: str,
-               actor: str | None) -> None:
+    def _grant(
+        self, tx: Session, tenant: TenantRecord, row: RoleRecord, permission: str, actor: str | None
+    ) -> None:
         parts = parse_grant(permission)
         found = find_permission(tx, tenant.id, parts.name)
         if found is None and not parts.is_pattern:
@@ -173,41 +240,79 @@ class RoleService:
         if found is None:
             found = add_permission(self._ctx, tx, tenant, parts, description="", actor=actor)
         existing = select(RolePermissionRecord.id).where(
-            RolePermissionRecord.role_id == row.id, RolePermissionRecord.permission_id == found.id)
+            RolePermissionRecord.role_id == row.id, RolePermissionRecord.permission_id == found.id
+        )
         if tx.scalar(existing) is not None:
             raise GrantExists(f"{parts.name} to {row.name}", tenant=tenant.slug)
-        tx.add(RolePermissionRecord(tenant_id=tenant.id, role_id=row.id, permission_id=found.id,
-                                    granted_at=self._ctx.now(), granted_by=self._ctx.actor(actor)))
+        tx.add(
+            RolePermissionRecord(
+                tenant_id=tenant.id,
+                role_id=row.id,
+                permission_id=found.id,
+                granted_at=self._ctx.now(),
+                granted_by=self._ctx.actor(actor),
+            )
+        )
         tx.flush()
-        self._ctx.audit(tx, "role.permission_granted", "role", row.id, tenant_id=tenant.id,
-                        actor=actor, details={"role": row.name, "permission": parts.name})
+        self._ctx.audit(
+            tx,
+            "role.permission_granted",
+            "role",
+            row.id,
+            tenant_id=tenant.id,
+            actor=actor,
+            details={"role": row.name, "permission": parts.name},
+        )
 
-    def _inherit(self, tx: Session, tenant: TenantRecord, row: RoleRecord, parent: RoleRecord,
-                 actor: str | None) -> None:
+    def _inherit(
+        self,
+        tx: Session,
+        tenant: TenantRecord,
+        row: RoleRecord,
+        parent: RoleRecord,
+        actor: str | None,
+    ) -> None:
         if tx.get(RoleInheritanceRecord, (row.id, parent.id)) is not None:
             raise InheritanceExists(f"{row.name} -> {parent.name}", tenant=tenant.slug)
         cycle = _path(tx, tenant.id, start=parent.id, goal=row.id)
         if cycle is not None:
             raise InheritanceCycle([row.name, *cycle], tenant=tenant.slug)
-        tx.add(RoleInheritanceRecord(tenant_id=tenant.id, role_id=row.id,
-                                     inherited_role_id=parent.id, created_at=self._ctx.now(),
-                                     created_by=self._ctx.actor(actor)))
+        tx.add(
+            RoleInheritanceRecord(
+                tenant_id=tenant.id,
+                role_id=row.id,
+                inherited_role_id=parent.id,
+                created_at=self._ctx.now(),
+                created_by=self._ctx.actor(actor),
+            )
+        )
         tx.flush()
-        self._ctx.audit(tx, "role.inherited", "role", row.id, tenant_id=tenant.id, actor=actor,
-                        details={"role": row.name, "inherited": parent.name})
+        self._ctx.audit(
+            tx,
+            "role.inherited",
+            "role",
+            row.id,
+            tenant_id=tenant.id,
+            actor=actor,
+            details={"role": row.name, "inherited": parent.name},
+        )
 
     @staticmethod
     def _assert_free(tx: Session, tenant: TenantRecord, name: str) -> None:
-        taken = select(RoleRecord.id).where(RoleRecord.tenant_id == tenant.id,
-                                            RoleRecord.name == name)
+        taken = select(RoleRecord.id).where(
+            RoleRecord.tenant_id == tenant.id, RoleRecord.name == name
+        )
         if tx.scalar(taken) is not None:
             raise RoleExists(name, tenant=tenant.slug)
 
 
 def _path(tx: Session, tenant_id: UUID, *, start: UUID, goal: UUID) -> list[str] | None:
     """Role names along an inheritance path from ``start`` to ``goal``, or None if there is none."""
-    edges = tx.execute(select(RoleInheritanceRecord.role_id, RoleInheritanceRecord.inherited_role_id)
-                       .where(RoleInheritanceRecord.tenant_id == tenant_id)).tuples()
+    edges = tx.execute(
+        select(RoleInheritanceRecord.role_id, RoleInheritanceRecord.inherited_role_id).where(
+            RoleInheritanceRecord.tenant_id == tenant_id
+        )
+    )
     parents: defaultdict[UUID, list[UUID]] = defaultdict(list)
     for child, parent in edges:
         parents[child].append(parent)
@@ -234,8 +339,9 @@ def _walk_back(came_from: dict[UUID, UUID | None], goal: UUID) -> list[UUID]:
 
 
 def _names(tx: Session, ids: list[UUID]) -> list[str]:
-    names = dict(tx.execute(select(RoleRecord.id, RoleRecord.name)
-                            .where(RoleRecord.id.in_(ids))).tuples().all())
+    names = dict(
+        tx.execute(select(RoleRecord.id, RoleRecord.name).where(RoleRecord.id.in_(ids))).all()
+    )
     return [names[i] for i in ids]
 
 
@@ -246,22 +352,37 @@ def role_entities(session: Session, tenant: TenantRecord, rows: Sequence[RoleRec
     for role_id, permission in session.execute(
         select(RolePermissionRecord.role_id, PermissionRecord.name)
         .join(PermissionRecord, PermissionRecord.id == RolePermissionRecord.permission_id)
-        .where(RolePermissionRecord.role_id.in_(ids)).order_by(PermissionRecord.name)
-    ).tuples():
+        .where(RolePermissionRecord.role_id.in_(ids))
+        .order_by(PermissionRecord.name)
+    ):
         grants[role_id].append(permission)
     parent_role = RoleRecord.__table__.alias("parent_role")
     parents: defaultdict[UUID, list[str]] = defaultdict(list)
     for role_id, parent in session.execute(
         select(RoleInheritanceRecord.role_id, parent_role.c.name)
         .join(parent_role, parent_role.c.id == RoleInheritanceRecord.inherited_role_id)
-        .where(RoleInheritanceRecord.role_id.in_(ids)).order_by(parent_role.c.name)
-    ).tuples():
+        .where(RoleInheritanceRecord.role_id.in_(ids))
+        .order_by(parent_role.c.name)
+    ):
         parents[role_id].append(parent)
-    return [Role(RoleId(row.id), tenant.slug, row.name, row.description, tuple(grants[row.id]),
-                 tuple(parents[row.id]), row.created_at, row.updated_at) for row in rows]
+    return [
+        Role(
+            RoleId(row.id),
+            tenant.slug,
+            row.name,
+            row.description,
+            tuple(grants[row.id]),
+            tuple(parents[row.id]),
+            row.created_at,
+            row.updated_at,
+        )
+        for row in rows
+    ]
 
 
-def _count(tx: Session, model: type[UserRoleRecord] | type[RoleInheritanceRecord],
-           condition: ColumnElement[bool]) -> int:
+def _count(
+    tx: Session,
+    model: type[UserRoleRecord] | type[RoleInheritanceRecord],
+    condition: ColumnElement[bool],
+) -> int:
     return tx.scalar(select(func.count()).select_from(model).where(condition)) or 0
-

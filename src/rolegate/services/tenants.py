@@ -51,8 +51,15 @@ class TenantService:
             row = TenantRecord(slug=slug, name=display, created_at=now, updated_at=now)
             tx.add(row)
             tx.flush()
-            self._ctx.audit(tx, "tenant.created", "tenant", row.id, tenant_id=row.id, actor=actor,
-                            details={"after": {"slug": slug, "name": display}})
+            self._ctx.audit(
+                tx,
+                "tenant.created",
+                "tenant",
+                row.id,
+                tenant_id=row.id,
+                actor=actor,
+                details={"after": {"slug": slug, "name": display}},
+            )
         return tenant_entity(row)
 
     def get(self, tenant: Ref) -> Tenant:
@@ -66,8 +73,14 @@ class TenantService:
             rows = session.scalars(select(TenantRecord).order_by(TenantRecord.slug))
             return [tenant_entity(row) for row in rows]
 
-    def rename(self, tenant: Ref, *, slug: str | None = None, name: str | None = None,
-               actor: str | None = None) -> Tenant:
+    def rename(
+        self,
+        tenant: Ref,
+        *,
+        slug: str | None = None,
+        name: str | None = None,
+        actor: str | None = None,
+    ) -> Tenant:
         """Change a tenant's slug, display name, or both."""
         new_slug = parse_tenant_slug(slug) if slug is not None else None
         new_name = _display_name(name) if name is not None else None
@@ -84,8 +97,15 @@ class TenantService:
                 row.name = new_name
             row.updated_at = self._ctx.now()
             after = {"slug": row.slug, "name": row.name}
-            self._ctx.audit(tx, "tenant.updated", "tenant", row.id, tenant_id=row.id, actor=actor,
-                            details={"before": before, "after": after})
+            self._ctx.audit(
+                tx,
+                "tenant.updated",
+                "tenant",
+                row.id,
+                tenant_id=row.id,
+                actor=actor,
+                details={"before": before, "after": after},
+            )
         return tenant_entity(row)
 
     def delete(self, tenant: Ref, *, actor: str | None = None) -> None:
@@ -101,9 +121,15 @@ class TenantService:
             }
             tx.delete(row)
             tx.flush()
-            self._ctx.audit(tx, "tenant.deleted", "tenant", row.id, tenant_id=row.id, actor=actor,
-                            details={"before": {"slug": row.slug, "name": row.name},
-                                     "cascaded": removed})
+            self._ctx.audit(
+                tx,
+                "tenant.deleted",
+                "tenant",
+                row.id,
+                tenant_id=row.id,
+                actor=actor,
+                details={"before": {"slug": row.slug, "name": row.name}, "cascaded": removed},
+            )
 
 
 def _count(

@@ -46,8 +46,13 @@ def user_entity(row: UserRecord) -> User:
 
 
 def _profile(row: UserRecord) -> dict[str, Any]:
-    return {"username": row.username, "email": row.email, "full_name": row.full_name,
-            "is_active": row.is_active, "preferences": dict(row.preferences)}
+    return {
+        "username": row.username,
+        "email": row.email,
+        "full_name": row.full_name,
+        "is_active": row.is_active,
+        "preferences": dict(row.preferences),
+    }
 
 
 def _full_name(value: str) -> str:
@@ -66,31 +71,53 @@ def _preferences(value: dict[str, Any]) -> dict[str, Any]:
 class UserService:
     """Creates and maintains user accounts; passwords are stored as argon2id hashes only."""
 
-    def __init__(self, ctx: ServiceContext, hasher: PasswordHasher, *,
-                 password_min_length: int = 12) -> None:
+    def __init__(
+        self, ctx: ServiceContext, hasher: PasswordHasher, *, password_min_length: int = 12
+    ) -> None:
         self._ctx, self._hasher = ctx, hasher
         self._password_min_length = password_min_length
 
-    def create(self, username: str, *, email: str | None = None, full_name: str = "",
-               password: str | None = None, is_active: bool = True,
-               preferences: dict[str, Any] | None = None, actor: str | None = None) -> User:
+    def create(
+        self,
+        username: str,
+        *,
+        email: str | None = None,
+        full_name: str = "",
+        password: str | None = None,
+        is_active: bool = True,
+        preferences: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> User:
         """Create a user; without ``password`` the account cannot log in with one."""
         name = parse_username(username)
         mail = parse_email(email) if email is not None else None
         password_hash = self._hash(password) if password is not None else None
         now = self._ctx.now()
         row = UserRecord(
-            username=name, username_key=username_key(name), email=mail,
-            email_key=email_key(mail) if mail else None, full_name=_full_name(full_name),
-            password_hash=password_hash, is_active=is_active,
-            preferences=_preferences(preferences or {}), created_at=now, updated_at=now,
+            username=name,
+            username_key=username_key(name),
+            email=mail,
+            email_key=email_key(mail) if mail else None,
+            full_name=_full_name(full_name),
+            password_hash=password_hash,
+            is_active=is_active,
+            preferences=_preferences(preferences or {}),
+            created_at=now,
+            updated_at=now,
         )
         with self._ctx.transaction() as tx:
             self._assert_unique(tx, row)
             tx.add(row)
             tx.flush()
-            self._ctx.audit(tx, "user.created", "user", row.id, tenant_id=None, actor=actor,
-                            details={"after": _profile(row), "has_password": password is not None})
+            self._ctx.audit(
+                tx,
+                "user.created",
+                "user",
+                row.id,
+                tenant_id=None,
+                actor=actor,
+                details={"after": _profile(row), "has_password": password is not None},
+            )
         return user_entity(row)
 
     def get(self, user: Ref) -> User:
@@ -110,9 +137,16 @@ class UserService:
                 query = query.where(UserRecord.is_active == active)
             return [user_entity(row) for row in session.scalars(query)]
 
-    def update(self, user: Ref, *, username: str | None = None,
-               email: str | None | Unset = UNSET, full_name: str | None = None,
-               preferences: dict[str, Any] | None = None, actor: str | None = None) -> User:
+    def update(
+        self,
+        user: Ref,
+        *,
+        username: str | None = None,
+        email: str | None | Unset = UNSET,
+        full_name: str | None = None,
+        preferences: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> User:
         """Change profile fields; pass ``email=None`` to remove the email address."""
         with self._ctx.transaction() as tx:
             row = require_user(tx, user)
@@ -154,8 +188,9 @@ class UserService:
             row = require_user(tx, user)
             row.password_hash = None
             row.updated_at = self._ctx.now()
-            self._ctx.audit(tx, "user.password_cleared", "user", row.id, tenant_id=None,
-                            actor=actor)
+            self._ctx.audit(
+                tx, "user.password_cleared", "user", row.id, tenant_id=None, actor=actor
+            )
             return user_entity(row)
 
     def delete(self, user: Ref, *, actor: str | None = None) -> None:
@@ -170,8 +205,15 @@ class UserService:
             before = _profile(row)
             tx.delete(row)
             tx.flush()
-            self._ctx.audit(tx, "user.deleted", "user", row.id, tenant_id=None, actor=actor,
-                            details={"before": before, "memberships": sorted(tenants)})
+            self._ctx.audit(
+                tx,
+                "user.deleted",
+                "user",
+                row.id,
+                tenant_id=None,
+                actor=actor,
+                details={"before": before, "memberships": sorted(tenants)},
+            )
 
     def _set_active(self, user: Ref, is_active: bool, actor: str | None) -> User:
         with self._ctx.transaction() as tx:
@@ -181,12 +223,20 @@ class UserService:
             action = "user.activated" if is_active else "user.deactivated"
             return self._save(tx, row, action, before, actor)
 
-    def _save(self, tx: Session, row: UserRecord, action: str, before: dict[str, Any],
-              actor: str | None) -> User:
+    def _save(
+        self, tx: Session, row: UserRecord, action: str, before: dict[str, Any], actor: str | None
+    ) -> User:
         row.updated_at = self._ctx.now()
         tx.flush()
-        self._ctx.audit(tx, action, "user", row.id, tenant_id=None, actor=actor,
-                        details={"before": before, "after": _profile(row)})
+        self._ctx.audit(
+            tx,
+            action,
+            "user",
+            row.id,
+            tenant_id=None,
+            actor=actor,
+            details={"before": before, "after": _profile(row)},
+        )
         return user_entity(row)
 
     def _hash(self, password: str) -> str:

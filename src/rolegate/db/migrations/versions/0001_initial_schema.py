@@ -38,9 +38,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_audit_events_action"), ["action"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
         batch_op.create_index(
             "ix_audit_events_tenant_time", ["tenant_id", "occurred_at"], unique=False
         )
@@ -97,9 +95,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "user_id", name=op.f("pk_memberships")),
     )
     with op.batch_alter_table("memberships", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_memberships_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_memberships_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "resources",
@@ -115,9 +111,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_resources")),
         sa.UniqueConstraint("tenant_id", "id", name=op.f("uq_resources_tenant_id_id")),
-        sa.UniqueConstraint(
-            "tenant_id", "name", name=op.f("uq_resources_tenant_id_name")
-        ),
+        sa.UniqueConstraint("tenant_id", "name", name=op.f("uq_resources_tenant_id_name")),
     )
     op.create_table(
         "roles",
@@ -160,12 +154,8 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_permissions")),
-        sa.UniqueConstraint(
-            "tenant_id", "id", name=op.f("uq_permissions_tenant_id_id")
-        ),
-        sa.UniqueConstraint(
-            "tenant_id", "name", name=op.f("uq_permissions_tenant_id_name")
-        ),
+        sa.UniqueConstraint("tenant_id", "id", name=op.f("uq_permissions_tenant_id_id")),
+        sa.UniqueConstraint("tenant_id", "name", name=op.f("uq_permissions_tenant_id_name")),
     )
     with op.batch_alter_table("permissions", schema=None) as batch_op:
         batch_op.create_index(
@@ -200,9 +190,7 @@ def upgrade() -> None:
             name=op.f("fk_role_inheritance_tenant_id_tenants"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "role_id", "inherited_role_id", name=op.f("pk_role_inheritance")
-        ),
+        sa.PrimaryKeyConstraint("role_id", "inherited_role_id", name=op.f("pk_role_inheritance")),
     )
     with op.batch_alter_table("role_inheritance", schema=None) as batch_op:
         batch_op.create_index(
@@ -240,9 +228,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "role_id", name=op.f("pk_user_roles")),
     )
     with op.batch_alter_table("user_roles", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_user_roles_role_id"), ["role_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_user_roles_role_id"), ["role_id"], unique=False)
 
     op.create_table(
         "role_permissions",
@@ -283,9 +269,7 @@ def upgrade() -> None:
             ["permission_id"],
             unique=False,
         )
-        batch_op.create_index(
-            batch_op.f("ix_role_permissions_role_id"), ["role_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_role_permissions_role_id"), ["role_id"], unique=False)
 
     _seed_default_tenant()
 
