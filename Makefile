@@ -1,0 +1,41 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test check lint format clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "rolegate needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+## run: upgrade the default SQLite database and start rolegate (the demo, for now)
+run: $(STAMP)
+	$(BIN)/rolegate db upgrade
+	$(BIN)/rolegate demo
+
+## test: the whole suite: architecture contracts, then pytest with coverage
+test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+## lint: formatting, lint rules and strict typing
+lint: $(STAMP)
+	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+## check: every gate CI runs
+check: lint test
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
