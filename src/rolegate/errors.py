@@ -152,8 +152,17 @@ class InvalidName(InvalidInput):
 
     code = "invalid_name"
 
+    _labels: ClassVar[dict[str, str]] = {
+        "tenant": "tenant slug",
+        "role": "role name",
+        "permission": "permission name",
+        "grant": "permission or pattern",
+        "resource": "resource name",
+        "email": "email address",
+    }
+
     def __init__(self, kind: str, value: str, reason: str) -> None:
-        super().__init__(f"invalid {kind} name {value!r}: {reason}")
+        super().__init__(f"invalid {self._labels.get(kind, kind)} {value!r}: {reason}")
         self.kind, self.value, self.reason = kind, value, reason
 
 

@@ -52,13 +52,18 @@ class Rolegate:
         auto_upgrade: bool | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self.db = Database(database_url or self.settings.database_url, echo=self.settings.sql_echo)
+        url = database_url if database_url is not None else self.settings.database_url
+        self.db = Database(url, echo=self.settings.sql_echo)
         self._clock = clock or _utcnow
         if auto_upgrade is None:
             auto_upgrade = self.settings.auto_upgrade
-        ensure_current(
-            self.db, auto_upgrade=self.db.is_sqlite if auto_upgrade is None else auto_upgrade
-        )
+        try:
+            ensure_current(
+                self.db, auto_upgrade=self.db.is_sqlite if auto_upgrade is None else auto_upgrade
+            )
+        except BaseException:
+            self.db.dispose()  # nobody can close a Rolegate that was never returned
+            raise
         ctx = ServiceContext(self.db, AuditRecorder(), self._clock, actor)
         self.tenants = TenantService(ctx)
         self.users = UserService(

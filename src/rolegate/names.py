@@ -44,7 +44,9 @@ def parse_tenant_slug(value: str) -> str:
 def parse_username(value: str) -> str:
     """Return the NFKC form of a username (letters, digits, ``. @ + - _``; at most 150)."""
     normal = unicodedata.normalize("NFKC", value)
-    if not 0 < len(normal) <= MAX_USERNAME_LENGTH or not _USERNAME.fullmatch(normal):
+    # The key must fit its column too, and case folding can lengthen a name ("ß" -> "ss").
+    too_long = len(username_key(normal)) > MAX_USERNAME_LENGTH
+    if not 0 < len(normal) <= MAX_USERNAME_LENGTH or too_long or not _USERNAME.fullmatch(normal):
         raise InvalidName(
             "username",
             value,
@@ -61,7 +63,8 @@ def username_key(value: str) -> str:
 def parse_email(value: str) -> str:
     """Return a trimmed email address if it has the ``local@domain.tld`` shape."""
     email = value.strip()
-    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email):
+    too_long = max(len(email), len(email_key(email))) > MAX_EMAIL_LENGTH  # as for usernames
+    if too_long or not _EMAIL.fullmatch(email):
         raise InvalidName("email", value, "expected an address such as name@example.com")
     return email
 
@@ -134,11 +137,13 @@ def _segment_ok(segment: str, allow_wildcards: bool) -> bool:
 
 def parse_resource_name(value: str) -> str:
     """Return ``value`` if it is a valid resource name: lowercase segments joined by ``:``."""
-    if not all(_SEGMENT.fullmatch(s) for s in value.split(SEPARATOR)):
+    too_long = len(value) > MAX_PERMISSION_LENGTH  # a resource is a permission name's prefix
+    if too_long or not all(_SEGMENT.fullmatch(s) for s in value.split(SEPARATOR)):
         raise InvalidName(
             "resource",
             value,
-            "use lowercase segments of letters, digits, '_', '.', '-' joined by ':'",
+            f"use at most {MAX_PERMISSION_LENGTH} characters: lowercase segments of "
+            "letters, digits, '_', '.', '-' joined by ':'",
         )
     return value
 

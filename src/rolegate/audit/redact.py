@@ -18,9 +18,21 @@ def is_secret_key(key: str) -> bool:
 
 
 def redact(value: Any) -> Any:
-    """Return ``value`` with every secret-named entry, at any depth, replaced by ``[redacted]``."""
+    """Return ``value`` with every secret-named entry, at any depth, replaced by ``[redacted]``.
+
+    Booleans and nulls under a secret name are kept: they say whether a secret exists, not what
+    it is.
+    """
     if isinstance(value, Mapping):
-        return {k: REDACTED if is_secret_key(str(k)) else redact(v) for k, v in value.items()}
+        return {k: _redact_entry(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(item) for item in value]
     return value
+
+
+def _redact_entry(key: str, value: Any) -> Any:
+    # A flag or a null says whether a secret exists, never what it is: keep it readable
+    # (``user.created`` records ``has_password``, which would otherwise always read "[redacted]").
+    if is_secret_key(key) and not isinstance(value, bool | None):
+        return REDACTED
+    return redact(value)

@@ -41,7 +41,8 @@ class Argon2Hasher:
         """Whether ``password`` matches ``encoded``; a malformed hash is a mismatch, not a crash."""
         try:
             return self._argon2.verify(encoded, password)
-        except (VerificationError, InvalidHashError):
+        except (VerificationError, InvalidHashError, UnicodeEncodeError):
+            # argon2-cffi encodes a hash as ASCII (and a password as UTF-8) before parsing it
             return False
 
     def needs_rehash(self, encoded: str) -> bool:
@@ -58,7 +59,11 @@ def normalise_password(password: str, *, min_length: int) -> str:
     NIST SP 800-63B-4: normalise, never truncate, never case-fold, no composition rules.
     """
     normal = unicodedata.normalize("NFKC", password)
-    if len(normal.encode()) > MAX_PASSWORD_BYTES:
+    try:
+        size = len(normal.encode())
+    except UnicodeEncodeError:  # a lone surrogate, as JSON "\ud800" or a mis-decoded argv gives
+        raise InvalidPassword("password is not valid Unicode text") from None
+    if size > MAX_PASSWORD_BYTES:
         raise InvalidPassword(f"password longer than {MAX_PASSWORD_BYTES} bytes")
     if len(normal) < min_length:
         raise InvalidPassword(f"password shorter than {min_length} characters")

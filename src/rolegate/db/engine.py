@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -40,21 +40,26 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """Run a block in one transaction: commit on success, roll back on any error.
 
-        Database errors leave as typed rolegate errors; a unique-key race becomes
-        :class:`ConcurrentChange` (services check names first, so only a race reaches it).
+        Database errors leave as typed rolegate errors. A unique or foreign-key violation
+        becomes :class:`ConcurrentChange` (services check names and references first, so only a
+        race reaches it); anything else the database refuses, such as a trigger aborting the
+        audit insert, is a :class:`StorageError`.
         """
         with self._writer() as session:
             try:
                 with session.begin():
                     yield session
             except IntegrityError as exc:
+                if not _is_race(exc):
+                    log.warning("integrity error, rolled back: %s", exc.orig)
+                    raise StorageError(f"the database refused the change: {describe(exc)}") from exc
                 log.info("integrity error, rolled back: %s", exc.orig)
                 raise ConcurrentChange(
                     "a concurrent change conflicts with this one; nothing was applied, retry"
                 ) from exc
             except DBAPIError as exc:
                 log.warning("database error, rolled back: %s", exc.orig)
-                raise StorageError(f"the database refused the change: {_first_line(exc)}") from exc
+                raise StorageError(f"the database refused the change: {describe(exc)}") from exc
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -64,7 +69,7 @@ class Database:
                 yield session
             except DBAPIError as exc:
                 log.warning("database error on read: %s", exc.orig)
-                raise StorageError(f"the database failed: {_first_line(exc)}") from exc
+                raise StorageError(f"the database failed: {describe(exc)}") from exc
             finally:
                 session.rollback()
 
@@ -73,12 +78,32 @@ class Database:
         self.engine.dispose()
 
 
-def _first_line(exc: DBAPIError) -> str:
+# What another transaction committing first can cause: PostgreSQL SQLSTATEs unique_violation
+# and foreign_key_violation, and SQLite's extended result codes for the same constraints.
+_RACE_SQLSTATES = frozenset({"23505", "23503"})
+_RACE_SQLITE_ERRORS = frozenset(
+    {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_FOREIGNKEY"}
+)
+
+
+def _is_race(exc: IntegrityError) -> bool:
+    """Whether the violation can come from a concurrent change rather than from this one."""
+    return (
+        getattr(exc.orig, "sqlstate", None) in _RACE_SQLSTATES
+        or getattr(exc.orig, "sqlite_errorname", None) in _RACE_SQLITE_ERRORS
+    )
+
+
+def describe(exc: DBAPIError) -> str:
+    """The first line of the driver's message: enough to act on, without the SQL."""
     return str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc).__name__
 
 
 def _normalise_url(url: str | URL) -> URL:
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInput(f"not a database URL: {url!r}") from None
     # A bare postgresql:// URL means psycopg 3, the driver rolegate depends on.
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -6,15 +6,17 @@ parses as a UUID is tried as an id too, so the CLI can take either).
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from rolegate.db.models import PermissionRecord, RoleRecord, TenantRecord, UserRecord
 from rolegate.names import username_key
 
 Ref = str | UUID
+Record = TypeVar("Record", TenantRecord, UserRecord, RoleRecord, PermissionRecord)
 
 
 def _as_uuid(ref: Ref) -> UUID | None:
@@ -26,44 +28,45 @@ def _as_uuid(ref: Ref) -> UUID | None:
         return None
 
 
-def find_tenant(session: Session, ref: Ref) -> TenantRecord | None:
-    """The tenant with this slug or id."""
-    if isinstance(ref, str):
-        found = session.scalars(select(TenantRecord).where(TenantRecord.slug == ref)).first()
+def _find(
+    session: Session,
+    model: type[Record],
+    ref: Ref,
+    by_name: ColumnElement[bool] | None,
+    *scope: ColumnElement[bool],
+) -> Record | None:
+    # A NUL byte can name nothing, and PostgreSQL refuses it in a query parameter.
+    if isinstance(ref, str) and "\x00" in ref:
+        return None
+    query = select(model).where(*scope)
+    if by_name is not None:
+        found = session.scalars(query.where(by_name)).first()
         if found is not None:
             return found
     ident = _as_uuid(ref)
-    return session.get(TenantRecord, ident) if ident is not None else None
+    by_id: Any = model.id == ident
+    return session.scalars(query.where(by_id)).first() if ident is not None else None
+
+
+def find_tenant(session: Session, ref: Ref) -> TenantRecord | None:
+    """The tenant with this slug or id."""
+    by_slug = TenantRecord.slug == ref if isinstance(ref, str) else None
+    return _find(session, TenantRecord, ref, by_slug)
 
 
 def find_user(session: Session, ref: Ref) -> UserRecord | None:
     """The user with this username (case-insensitive) or id."""
-    if isinstance(ref, str):
-        key = username_key(ref)
-        found = session.scalars(select(UserRecord).where(UserRecord.username_key == key)).first()
-        if found is not None:
-            return found
-    ident = _as_uuid(ref)
-    return session.get(UserRecord, ident) if ident is not None else None
+    by_name = UserRecord.username_key == username_key(ref) if isinstance(ref, str) else None
+    return _find(session, UserRecord, ref, by_name)
 
 
 def find_role(session: Session, tenant_id: UUID, ref: Ref) -> RoleRecord | None:
     """The role with this name or id in the tenant; a role of another tenant is not found."""
-    query = select(RoleRecord).where(RoleRecord.tenant_id == tenant_id)
-    if isinstance(ref, str):
-        found = session.scalars(query.where(RoleRecord.name == ref)).first()
-        if found is not None:
-            return found
-    ident = _as_uuid(ref)
-    return session.scalars(query.where(RoleRecord.id == ident)).first() if ident else None
+    by_name = RoleRecord.name == ref if isinstance(ref, str) else None
+    return _find(session, RoleRecord, ref, by_name, RoleRecord.tenant_id == tenant_id)
 
 
 def find_permission(session: Session, tenant_id: UUID, ref: Ref) -> PermissionRecord | None:
     """The permission (or pattern) with this name or id in the tenant."""
-    query = select(PermissionRecord).where(PermissionRecord.tenant_id == tenant_id)
-    if isinstance(ref, str):
-        found = session.scalars(query.where(PermissionRecord.name == ref)).first()
-        if found is not None:
-            return found
-    ident = _as_uuid(ref)
-    return session.scalars(query.where(PermissionRecord.id == ident)).first() if ident else None
+    by_name = PermissionRecord.name == ref if isinstance(ref, str) else None
+    return _find(session, PermissionRecord, ref, by_name, PermissionRecord.tenant_id == tenant_id)

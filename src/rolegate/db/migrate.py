@@ -8,9 +8,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.exc import DBAPIError
 
-from rolegate.db.engine import Database
-from rolegate.errors import SchemaNotCurrent
+from rolegate.db.engine import Database, describe
+from rolegate.errors import SchemaNotCurrent, StorageError
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -30,16 +31,22 @@ def head_revision() -> str:
 
 def current_revision(db: Database) -> str | None:
     """The migration the database is at, or None for an empty database."""
-    with db.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    try:
+        with db.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except DBAPIError as exc:  # unreachable server, unopenable file: typed, not a driver error
+        raise StorageError(f"cannot read the database: {describe(exc)}") from exc
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
     """Apply every migration up to ``revision`` in one transaction."""
     config = _config()
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    try:
+        with db.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    except DBAPIError as exc:
+        raise StorageError(f"cannot upgrade the database: {describe(exc)}") from exc
 
 
 def ensure_current(db: Database, *, auto_upgrade: bool) -> None:

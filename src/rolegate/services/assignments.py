@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -56,7 +56,7 @@ class AssignmentService:
         Assigning a role the user already holds sets the new expiry (or none): the way to
         extend or shorten time-bound access.
         """
-        self._check_expiry(expires_at)
+        expires_at = self._check_expiry(expires_at)
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             user_row, role_row = require_user(tx, user), require_role(tx, tenant_row, role)
@@ -174,10 +174,12 @@ class AssignmentService:
             details={"username": user.username, "role": role.name, **details},
         )
 
-    def _check_expiry(self, expires_at: datetime | None) -> None:
+    def _check_expiry(self, expires_at: datetime | None) -> datetime | None:
+        """The expiry in UTC, as the database gives it back, so values and audit agree."""
         if expires_at is None:
-            return
+            return None
         if expires_at.tzinfo is None:
             raise InvalidExpiry("expires_at needs a time zone (use UTC)")
         if expires_at <= self._ctx.now():
             raise InvalidExpiry(f"expires_at {expires_at.isoformat()} is not in the future")
+        return expires_at.astimezone(UTC)

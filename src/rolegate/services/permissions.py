@@ -107,7 +107,9 @@ class PermissionService:
             )
             if resource is not None:
                 found = find_resource(session, tenant_row, resource)
-                query = query.where(PermissionRecord.resource_id == (found.id if found else None))
+                if found is None:  # not `resource_id IS NULL`: that is every resource-less name
+                    return []
+                query = query.where(PermissionRecord.resource_id == found.id)
             return [permission_entity(row, tenant_row, res) for row, res in session.execute(query)]
 
     def update(

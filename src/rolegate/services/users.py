@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from typing import Any, Final
 
@@ -65,6 +66,10 @@ def _full_name(value: str) -> str:
 def _preferences(value: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise InvalidInput("preferences must be a JSON object with string keys")
+    try:  # fail here, typed, rather than in the driver; NaN is no JSON and JSONB refuses it
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"preferences must hold JSON values only: {exc}") from None
     return dict(value)
 
 

@@ -1,0 +1,80 @@
+"""The one place where failures become output: an ``error:`` line on stderr and exit code 2.
+
+Exit codes: 0 success, 1 a negative answer (``check`` denied, a declined confirmation),
+2 any error, the same code Click gives usage errors (as ``kubectl auth can-i`` does).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final, NoReturn
+
+import typer
+from pydantic import ValidationError
+from typer.core import TyperGroup
+
+from rolegate.errors import RolegateError
+
+if TYPE_CHECKING:
+    from typer._click import Context as ClickContext
+
+ERROR_EXIT: Final = 2
+
+# Read straight from the environment, not from Settings: it must work when the settings
+# themselves are what is broken.
+DEBUG_VARIABLE: Final = "ROLEGATE_DEBUG"
+
+
+def is_debug() -> bool:
+    """Whether ``ROLEGATE_DEBUG=1``: unexpected errors are re-raised and logs are shown."""
+    return os.environ.get(DEBUG_VARIABLE) == "1"
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``error: <message>`` on stderr (first line only) and exit with code 2."""
+    lines = message.strip().splitlines() or [""]
+    typer.echo(f"error: {lines[0]}", err=True)
+    raise typer.Exit(ERROR_EXIT)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn rolegate errors, bad settings and unexpected exceptions into :func:`fail`."""
+    try:
+        yield
+    except RolegateError as exc:
+        fail(str(exc))
+    except (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError):
+        raise  # Typer's own: exits, aborts, usage errors (exit 2), a reader gone (`| head`)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        setting = "_".join(str(part) for part in first["loc"]).upper()
+        fail(f"invalid setting ROLEGATE_{setting}: {first['msg']}")
+    except Exception as exc:
+        if is_debug():
+            raise
+        fail(f"unexpected {type(exc).__name__}: {exc}")
+
+
+class GuardedGroup(TyperGroup):
+    """The root command group; every subcommand runs inside :func:`reported_errors`."""
+
+    def invoke(self, ctx: ClickContext) -> Any:
+        """Run the group and the chosen subcommand, reporting any failure as one line."""
+        with reported_errors():
+            return super().invoke(ctx)
+
+
+def configure_logging(*, debug: bool) -> None:
+    """Show log records (with tracebacks) only when debugging.
+
+    Every failure already reaches the user as one ``error:`` line; without a handler, Python's
+    last-resort handler would print the records behind it, tracebacks included, as well.
+    """
+    if debug:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        logging.basicConfig(handlers=[logging.NullHandler()])

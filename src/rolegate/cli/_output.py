@@ -1,0 +1,72 @@
+"""Output: Rich tables and short confirmations on stdout, or JSON for ``--json``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+from uuid import UUID
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+#: What the tables show for an empty value (no email, no expiry...).
+NOTHING: Final = "-"
+
+
+def say(message: str) -> None:
+    """Print a one-line confirmation of a change on stdout."""
+    typer.echo(message)
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Print a Rich table on stdout; cells are plain text, never Rich markup."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    Console().print(table)
+
+
+def print_json(value: object) -> None:
+    """Print ``value`` as JSON; entities become objects, ids and times strings."""
+    typer.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False, default=_encode))
+
+
+def jsonable(value: object) -> Any:
+    """``value`` with every dataclass (entity) turned into a dict, recursively."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def moment(value: datetime | None) -> str:
+    """A timestamp for a table cell, in UTC to the minute (JSON has it all), or ``-``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value is not None else NOTHING
+
+
+def listing(values: Iterable[str]) -> str:
+    """Names for one table cell, comma separated, or ``-``."""
+    return ", ".join(values) or NOTHING
+
+
+def yes_no(value: bool) -> str:
+    """A boolean for a table cell."""
+    return "yes" if value else "no"

@@ -1,0 +1,76 @@
+"""``rolegate permission create | list | delete``."""
+
+from __future__ import annotations
+
+import pytest
+
+from rolegate import Rolegate
+from tests.factories import Cli, build_documents_policy
+
+
+def test_create_defines_a_permission(cli: Cli, rg: Rolegate) -> None:
+    rg.tenants.create("acme")
+
+    out = cli.ok("permission", "create", "acme", "documents:read", "--description", "Read docs")
+
+    assert out == "created permission 'documents:read' in tenant 'acme'\n"
+    permission = rg.permissions.get("acme", "documents:read")
+    assert (permission.resource, permission.action) == ("documents", "read")
+    assert permission.description == "Read docs"
+
+
+def test_create_accepts_a_pattern(cli: Cli, rg: Rolegate) -> None:
+    rg.tenants.create("acme")
+
+    cli.ok("permission", "create", "acme", "reports:*")
+
+    assert rg.permissions.get("acme", "reports:*").is_pattern
+
+
+def test_list_shows_names_resources_and_patterns(cli: Cli, rg: Rolegate) -> None:
+    build_documents_policy(rg)  # documents:read, documents:write and the pattern reports:*
+
+    out = cli.ok("permission", "list", "acme")
+
+    assert "Permissions in tenant acme" in out
+    assert all(name in out for name in ("documents:read", "documents:write", "reports:*"))
+
+
+def test_list_as_json(cli: Cli, rg: Rolegate) -> None:
+    build_documents_policy(rg)
+
+    permissions = cli.json("permission", "list", "acme")
+
+    assert [p["name"] for p in permissions] == ["documents:read", "documents:write", "reports:*"]
+    assert permissions[0]["resource"] == "documents" and permissions[0]["tenant"] == "acme"
+    assert permissions[2]["resource"] == "reports" and permissions[2]["action"] == "*"
+
+
+def test_delete_removes_the_permission_and_its_grants(cli: Cli, rg: Rolegate) -> None:
+    build_documents_policy(rg)
+
+    out = cli.ok("permission", "delete", "acme", "documents:read")
+
+    assert out == "deleted permission 'documents:read' from tenant 'acme'\n"
+    assert [p.name for p in rg.permissions.list("acme")] == ["documents:write", "reports:*"]
+    assert rg.roles.get("acme", "viewer").permissions == ()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["create", "acme", "Documents Read"],
+            "error: invalid permission or pattern 'Documents Read'",
+        ),
+        (["create", "acme", "documents:read"], "error: permission 'documents:read' already exists"),
+        (["create", "nope", "documents:read"], "error: tenant 'nope' not found"),
+        (["list", "nope"], "error: tenant 'nope' not found"),
+        (["delete", "acme", "documents:drop"], "error: permission 'documents:drop' not found"),
+        (["delete", "nope", "documents:read"], "error: tenant 'nope' not found"),
+    ],
+)
+def test_errors(cli: Cli, rg: Rolegate, args: list[str], message: str) -> None:
+    build_documents_policy(rg)
+
+    assert cli.fails("permission", *args).startswith(message)
