@@ -8,7 +8,10 @@
 """
 
 from rolegate.authn.passwords import Argon2Hasher, PasswordHasher
-from rolegate.authz.decision import Decision, Reason
+from rolegate.authz.cache import CacheStats
+from rolegate.authz.decision import Chain, Decision, Reason
+from rolegate.authz.evaluate import HeldRole
+from rolegate.authz.holders import Holder, HolderPage
 from rolegate.config import Settings
 from rolegate.entities import Assignment, Membership, Permission, Resource, Role, Tenant, User
 from rolegate.errors import (
@@ -53,11 +56,16 @@ __all__ = [
     "Argon2Hasher",
     "Assignment",
     "AssignmentNotFound",
+    "CacheStats",
+    "Chain",
     "ConcurrentChange",
     "Conflict",
     "Decision",
     "GrantExists",
     "GrantNotFound",
+    "HeldRole",
+    "Holder",
+    "HolderPage",
     "InheritanceCycle",
     "InheritanceExists",
     "InheritanceNotFound",

@@ -5,6 +5,8 @@ Only the facade and the edges read settings; engines and services take plain val
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,3 +32,12 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes")
     password_min_length: int = Field(12, ge=1, le=128, description="shortest password accepted")
     sql_echo: bool = Field(False, description="log every SQL statement (debugging)")
+    authz_cache_size: int = Field(
+        100_000, ge=1, description="compiled (user, tenant) snapshots kept in memory"
+    )
+    watch_changes: bool = Field(
+        True, description="follow policy changes committed by other processes"
+    )
+    watch_interval: timedelta = Field(
+        timedelta(milliseconds=50), description="SQLite: how often to look for other writers"
+    )

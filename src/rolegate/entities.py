@@ -1,7 +1,9 @@
 """The value types rolegate's library API returns: frozen snapshots of stored objects.
 
 They are plain data: reading one never touches the database, and changing the stored
-object never changes a value already returned.
+object never changes a value already returned. A value returned by a change carries the policy
+``revision`` that change committed; pass it as ``at_least=`` to a check to be sure the check
+sees the change (reads leave it 0).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Tenant:
     name: str
     created_at: datetime
     updated_at: datetime
+    revision: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ class User:
     updated_at: datetime
     last_login_at: datetime | None
     preferences: dict[str, Any] = field(default_factory=dict)
+    revision: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class Membership:
     user_id: UserId
     username: str
     joined_at: datetime
+    revision: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,7 @@ class Resource:
     tenant: str
     name: str
     description: str
+    revision: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,7 @@ class Permission:
     description: str
     created_at: datetime
     updated_at: datetime
+    revision: int = field(default=0, compare=False)
 
     @property
     def is_pattern(self) -> bool:
@@ -91,6 +98,7 @@ class Role:
     inherits: tuple[str, ...]
     created_at: datetime
     updated_at: datetime
+    revision: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +112,7 @@ class Assignment:
     granted_at: datetime
     granted_by: str
     expires_at: datetime | None
+    revision: int = field(default=0, compare=False)
 
     def is_expired(self, now: datetime) -> bool:
         """Whether the assignment no longer counts at ``now``."""

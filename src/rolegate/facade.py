@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from uuid import UUID
 
 from rolegate.audit.recorder import AuditRecorder
 from rolegate.authn.passwords import Argon2Hasher, PasswordHasher
-from rolegate.authz.compile import compile_snapshot
+from rolegate.authz.cache import Authorizer, CacheStats
+from rolegate.authz.changes import Change
 from rolegate.authz.decision import Decision, Reason
-from rolegate.authz.evaluate import decide
+from rolegate.authz.evaluate import HeldRole, decide, effective_permissions, held_roles
+from rolegate.authz.holders import HolderPage
+from rolegate.authz.watch import ChangeWatcher
 from rolegate.config import Settings
 from rolegate.db.engine import Database
 from rolegate.db.migrate import ensure_current, upgrade
 from rolegate.db.models import DEFAULT_TENANT_SLUG
+from rolegate.errors import InvalidInput
 from rolegate.services._context import SYSTEM_ACTOR, ServiceContext
 from rolegate.services.assignments import AssignmentService
 from rolegate.services.memberships import MembershipService
@@ -29,8 +35,20 @@ from rolegate.types import Clock
 log = logging.getLogger("rolegate")
 
 
+MAX_PAGE_SIZE = 1000
+
+Ref = str | UUID
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _timer_of(clock: Clock | None) -> Callable[[], float]:
+    """POSIX seconds from ``clock``; :func:`time.time` itself when no clock is injected."""
+    if clock is None:
+        return time.time
+    return lambda: clock().timestamp()
 
 
 class Rolegate:
@@ -64,7 +82,18 @@ class Rolegate:
         except BaseException:
             self.db.dispose()  # nobody can close a Rolegate that was never returned
             raise
-        ctx = ServiceContext(self.db, AuditRecorder(), self._clock, actor)
+        self._timer = _timer_of(clock)
+        self._authz = Authorizer(
+            self.db, timer=self._timer, capacity=self.settings.authz_cache_size
+        )
+        self._watcher = ChangeWatcher(
+            self.db, self._authz.catch_up, interval=self.settings.watch_interval.total_seconds()
+        )
+        if self.settings.watch_changes:
+            self._watcher.start()
+        ctx = ServiceContext(
+            self.db, AuditRecorder(), self._clock, actor, on_commit=self._on_commit
+        )
         self.tenants = TenantService(ctx)
         self.users = UserService(
             ctx,
@@ -77,24 +106,31 @@ class Rolegate:
         self.roles = RoleService(ctx)
         self.assignments = AssignmentService(ctx)
 
+    @property
+    def revision(self) -> int:
+        """The newest policy revision whose changes this process's checks reflect."""
+        return self._authz.revision
+
+    def cache_stats(self) -> CacheStats:
+        """What the authorization cache holds, and how many compiles it has needed."""
+        return self._authz.stats()
+
     def check(
-        self, user: str | UUID, permission: str, *, tenant: str | UUID = DEFAULT_TENANT_SLUG
+        self,
+        user: Ref,
+        permission: str,
+        *,
+        tenant: Ref = DEFAULT_TENANT_SLUG,
+        at_least: int | None = None,
     ) -> bool:
-        """Whether ``user`` may do ``permission`` in ``tenant``; any failure denies."""
-        return self.explain(user, permission, tenant=tenant).allowed
+        """Whether ``user`` may do ``permission`` in ``tenant``; any failure denies.
 
-    def explain(
-        self, user: str | UUID, permission: str, *, tenant: str | UUID = DEFAULT_TENANT_SLUG
-    ) -> Decision:
-        """The decision for ``user``, ``permission`` and ``tenant``, with its reason code.
-
-        Fails closed: an error while deciding is logged and returned as a denial with reason
-        ``error``, never raised and never an allow (ARCHITECTURE invariant 3).
+        With ``at_least`` (a revision a change returned), the answer reflects that change.
         """
         try:
-            with self.db.reading() as session:
-                snapshot = compile_snapshot(session, user=user, tenant=tenant)
-            return decide(snapshot, permission, now=self._clock())
+            if at_least is not None:
+                self._authz.wait_for(at_least)
+            return self._authz.check(tenant, user, permission)
         except Exception:
             log.exception(
                 "check failed; denying (user=%r tenant=%r permission=%r)",
@@ -102,15 +138,119 @@ class Rolegate:
                 str(tenant),
                 permission,
             )
+            return False
+
+    def check_many(
+        self,
+        user: Ref,
+        permissions: Iterable[str],
+        *,
+        tenant: Ref = DEFAULT_TENANT_SLUG,
+        at_least: int | None = None,
+    ) -> list[bool]:
+        """One answer per permission, in order, for one user; any failure denies them all."""
+        wanted = list(permissions)
+        try:
+            if at_least is not None:
+                self._authz.wait_for(at_least)
+            grants = self._authz.snapshot(tenant, user).grants
+            return [grants.covers(permission) for permission in wanted]
+        except Exception:
+            log.exception("check_many failed; denying (user=%r tenant=%r)", str(user), str(tenant))
+            return [False] * len(wanted)
+
+    def check_pairs(
+        self,
+        pairs: Iterable[tuple[Ref, str]],
+        *,
+        tenant: Ref = DEFAULT_TENANT_SLUG,
+        at_least: int | None = None,
+    ) -> list[bool]:
+        """One answer per (user, permission) pair, in order: batch checks across many users."""
+        wanted = list(pairs)
+        if at_least is not None:
+            try:
+                self._authz.wait_for(at_least)
+            except Exception:
+                log.exception("check_pairs could not reach revision %d; denying", at_least)
+                return [False] * len(wanted)
+        return [self.check(user, permission, tenant=tenant) for user, permission in wanted]
+
+    def explain(
+        self,
+        user: Ref,
+        permission: str,
+        *,
+        tenant: Ref = DEFAULT_TENANT_SLUG,
+        at_least: int | None = None,
+    ) -> Decision:
+        """The decision with its reason code and, when allowed, every chain that allows it.
+
+        Fails closed: an error while deciding is logged and returned as a denial with reason
+        ``error``, never raised and never an allow (ARCHITECTURE invariant 3).
+        """
+        try:
+            if at_least is not None:
+                self._authz.wait_for(at_least)
+            snapshot = self._authz.snapshot(tenant, user)
+            return decide(snapshot, permission, now=self._timer())
+        except Exception:
+            log.exception(
+                "explain failed; denying (user=%r tenant=%r permission=%r)",
+                str(user),
+                str(tenant),
+                permission,
+            )
             return Decision.deny(Reason.ERROR)
+
+    def permissions_of(
+        self, user: Ref, *, tenant: Ref = DEFAULT_TENANT_SLUG, at_least: int | None = None
+    ) -> tuple[str, ...]:
+        """Every permission and wildcard pattern ``user`` holds in ``tenant`` now, sorted."""
+        if at_least is not None:
+            self._authz.wait_for(at_least)
+        return effective_permissions(self._authz.snapshot(tenant, user), now=self._timer())
+
+    def roles_of(
+        self, user: Ref, *, tenant: Ref = DEFAULT_TENANT_SLUG, at_least: int | None = None
+    ) -> list[HeldRole]:
+        """Every role ``user`` holds in ``tenant`` now, assigned or inherited, with expiry."""
+        if at_least is not None:
+            self._authz.wait_for(at_least)
+        return held_roles(self._authz.snapshot(tenant, user), now=self._timer())
+
+    def who_can(
+        self,
+        permission: str,
+        *,
+        tenant: Ref = DEFAULT_TENANT_SLUG,
+        cursor: str | None = None,
+        limit: int = 100,
+        at_least: int | None = None,
+    ) -> HolderPage:
+        """One page of the active members holding ``permission``, and through which roles.
+
+        Complete: follow ``next_cursor`` until it is None and every holder has been listed.
+        """
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        if at_least is not None:
+            self._authz.wait_for(at_least)
+        return self._authz.holders(permission, tenant=tenant, cursor=cursor, limit=limit)
 
     def upgrade(self) -> None:
         """Apply every pending schema migration."""
         upgrade(self.db)
 
     def close(self) -> None:
-        """Release database connections."""
+        """Stop watching for changes and release database connections."""
+        self._watcher.stop()
         self.db.dispose()
+
+    def _on_commit(self, changes: Sequence[Change], revision: int) -> None:
+        # This process's own change: stale for not one more check. The revision itself is
+        # recorded by the log (catch_up), which also brings changes of other processes.
+        self._authz.apply(changes)
 
     def __enter__(self) -> Rolegate:
         return self

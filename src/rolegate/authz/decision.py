@@ -1,8 +1,8 @@
-"""The outcome of a permission check: a value that says whether, and why."""
+"""The outcome of a permission check: a value that says whether, why, and through what."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -21,21 +21,36 @@ class Reason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Chain:
+    """One way a permission is held: the assigned role, the roles inherited on the way, and the
+    grant that matched (a pattern such as ``reports:*`` when a wildcard did)."""
+
+    roles: tuple[str, ...]
+    grant: str
+
+    def __str__(self) -> str:
+        return " -> ".join((*self.roles, self.grant))
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
-    """``allowed`` and the ``reason`` code; build with :meth:`allow` or :meth:`deny`."""
+    """``allowed``, the ``reason`` code and, when allowed, every chain that allows it."""
 
     allowed: bool
     reason: Reason
+    # Two decisions are equal when their outcome is: chains and revision are the evidence.
+    chains: tuple[Chain, ...] = field(default=(), compare=False)
+    revision: int = field(default=0, compare=False)  # the policy revision decided at
 
     @classmethod
-    def allow(cls) -> Decision:
-        """An allowing decision."""
-        return cls(True, Reason.GRANTED)
+    def allow(cls, chains: tuple[Chain, ...] = (), *, revision: int = 0) -> Decision:
+        """An allowing decision, through ``chains``."""
+        return cls(True, Reason.GRANTED, chains, revision)
 
     @classmethod
-    def deny(cls, reason: Reason) -> Decision:
+    def deny(cls, reason: Reason, *, revision: int = 0) -> Decision:
         """A denying decision for ``reason``."""
-        return cls(False, reason)
+        return cls(False, reason, (), revision)
 
     def __bool__(self) -> bool:
         return self.allowed

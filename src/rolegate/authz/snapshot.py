@@ -1,47 +1,190 @@
-"""Frozen structures holding everything a decision for one (user, tenant) needs."""
+"""Frozen structures holding everything a decision needs: pure data, no I/O.
+
+A tenant's roles compile once into a :class:`TenantPolicy` whose :class:`Grants` are shared by
+every holder; a (user, tenant) compiles into a small :class:`Snapshot` pointing at them. None
+of these objects refer back to their owners, so they form no reference cycles and the cyclic
+garbage collector never has to untangle them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from types import MappingProxyType
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from uuid import UUID
+
+from rolegate.authz.decision import Reason
+from rolegate.errors import InvalidName
+from rolegate.names import grant_covers, parse_permission
+
+NEVER = math.inf  # a ``valid_until`` that never comes
 
 
-@dataclass(frozen=True, slots=True)
+@lru_cache(maxsize=65_536)
+def is_permission_name(name: str) -> bool:
+    """Whether ``name`` is a well-formed exact permission (memoised: checks repeat names)."""
+    try:
+        parse_permission(name)
+    except InvalidName:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Grants:
+    """A compiled set of grants: exact names answer by set membership, patterns by matching."""
+
+    exact: frozenset[str]
+    patterns: tuple[str, ...] = ()
+
+    def covers(self, permission: str) -> bool:
+        """Whether these grants allow ``permission`` (an invalid name is never covered)."""
+        if permission in self.exact:
+            return True
+        return bool(self.patterns) and self.pattern_covers(permission)
+
+    def pattern_covers(self, permission: str) -> bool:
+        """Whether one of the patterns covers ``permission``."""
+        if not is_permission_name(permission):
+            return False
+        return any(grant_covers(pattern, permission) for pattern in self.patterns)
+
+    def matching(self, permission: str) -> list[str]:
+        """The grants (exact name or patterns) that cover ``permission``."""
+        if not is_permission_name(permission):
+            return []
+        exact = [permission] if permission in self.exact else []
+        return exact + [p for p in self.patterns if grant_covers(p, permission)]
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every grant held, exact names and patterns alike."""
+        return self.exact | frozenset(self.patterns)
+
+
+EMPTY_GRANTS = Grants(frozenset())
+
+
+def grants_of(names: Iterable[str]) -> Grants:
+    """Split grant names into exact names and patterns."""
+    exact: set[str] = set()
+    patterns: set[str] = set()
+    for name in names:
+        (patterns if "*" in name.split(":") else exact).add(name)
+    return Grants(frozenset(exact), tuple(sorted(patterns)))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class RoleNode:
-    """A compiled role: its direct grants (exact names and patterns) and direct parents."""
+    """A compiled role: its direct grants, its direct parents, and everything it holds."""
 
+    id: UUID
     name: str
-    grants: frozenset[str]
-    inherits: tuple[str, ...] = ()
+    grants: Grants  # granted to this role directly
+    inherits: tuple[str, ...]  # direct parents, by name
+    closure: Grants  # its own grants and those of every role it inherits, transitively
+    reach: frozenset[UUID]  # ids of this role and of every role it inherits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
+class TenantPolicy:
+    """A tenant's roles, compiled; shared by every snapshot of the tenant."""
+
+    tenant_id: UUID
+    slug: str
+    roles: Mapping[str, RoleNode]
+    revision: int
+    _unions: dict[frozenset[str], Grants] = field(default_factory=dict, repr=False)
+
+    def union(self, role_names: frozenset[str]) -> Grants:
+        """The grants of holding all of ``role_names``; one shared object per combination."""
+        found = self._unions.get(role_names)
+        if found is None:
+            nodes = [self.roles[name] for name in role_names if name in self.roles]
+            if len(nodes) == 1:
+                found = nodes[0].closure
+            else:
+                exact = frozenset().union(*(n.closure.exact for n in nodes))
+                patterns = tuple(sorted({p for n in nodes for p in n.closure.patterns}))
+                found = Grants(exact, patterns) if exact or patterns else EMPTY_GRANTS
+            self._unions[role_names] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class AssignmentNode:
-    """A role the user holds in the tenant, until ``expires_at`` when set."""
+    """A role the user holds in the tenant, until ``expires_at`` (POSIX seconds) when set."""
 
     role: str
-    expires_at: datetime | None = None
+    expires_at: float = NEVER
 
-    def is_active(self, now: datetime) -> bool:
+    def is_active(self, now: float) -> bool:
         """Whether the assignment still counts at ``now`` (it stops the instant it expires)."""
-        return self.expires_at is None or now < self.expires_at
+        return now < self.expires_at
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Snapshot:
-    """A (user, tenant) compiled for evaluation; ``roles`` holds every role reachable from
-    the assignments."""
+    """One (user, tenant), compiled: the hot path reads ``grants`` and ``valid_until`` only.
 
-    tenant_exists: bool
-    user_exists: bool
-    is_active: bool = False
-    is_member: bool = False
+    ``grants`` are those of the assignments active when the snapshot was made; ``valid_until``
+    is the next expiry, after which :meth:`at` must be asked for a fresh snapshot.
+    """
+
+    tenant_id: UUID | None
+    user_id: UUID | None
+    denial: Reason | None  # why everything is denied, or None
+    policy: TenantPolicy | None = None
     assignments: tuple[AssignmentNode, ...] = ()
-    roles: Mapping[str, RoleNode] = field(default_factory=lambda: MappingProxyType({}))
+    grants: Grants = EMPTY_GRANTS
+    valid_until: float = NEVER
+    revision: int = 0
+    footprint: frozenset[UUID] = frozenset()  # ids of every role reachable from an assignment
 
     @classmethod
-    def unknown(cls, *, tenant_exists: bool, user_exists: bool) -> Snapshot:
-        """A snapshot for a tenant or user that does not exist: every check denies."""
-        return cls(tenant_exists=tenant_exists, user_exists=user_exists)
+    def denied(
+        cls,
+        reason: Reason,
+        *,
+        tenant_id: UUID | None = None,
+        user_id: UUID | None = None,
+        revision: int = 0,
+    ) -> Snapshot:
+        """A snapshot in which every check denies for ``reason``."""
+        return cls(tenant_id, user_id, reason, revision=revision)
+
+    @classmethod
+    def granted(
+        cls,
+        policy: TenantPolicy,
+        user_id: UUID,
+        assignments: tuple[AssignmentNode, ...],
+        *,
+        now: float,
+        revision: int,
+    ) -> Snapshot:
+        """A member's snapshot, with grants as of ``now``."""
+        footprint = frozenset().union(
+            *(policy.roles[a.role].reach for a in assignments if a.role in policy.roles)
+        )
+        base = cls(
+            policy.tenant_id,
+            user_id,
+            None,
+            policy,
+            assignments,
+            revision=revision,
+            footprint=footprint,
+        )
+        return base.at(now)
+
+    def at(self, now: float) -> Snapshot:
+        """This snapshot with grants recomputed for ``now`` (after an expiry)."""
+        if self.policy is None:
+            return self
+        active = frozenset(a.role for a in self.assignments if a.is_active(now))
+        upcoming = [a.expires_at for a in self.assignments if a.expires_at > now]
+        return replace(
+            self, grants=self.policy.union(active), valid_until=min(upcoming, default=NEVER)
+        )

@@ -3,23 +3,35 @@ raise typed errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from rolegate.audit.recorder import AuditEntry, AuditRecorder
+from rolegate.authz.changes import Change
+from rolegate.authz.compile import read_revision
+from rolegate.authz.watch import CHANNEL
 from rolegate.db.engine import Database
 from rolegate.db.lookup import Ref, find_permission, find_role, find_tenant, find_user
-from rolegate.db.models import PermissionRecord, RoleRecord, TenantRecord, UserRecord
+from rolegate.db.models import (
+    PermissionRecord,
+    PolicyChangeRecord,
+    PolicyStateRecord,
+    RoleRecord,
+    TenantRecord,
+    UserRecord,
+)
 from rolegate.errors import PermissionNotFound, RoleNotFound, TenantNotFound, UserNotFound
 from rolegate.types import Clock
 
 SYSTEM_ACTOR = "system"
+_COMMITTED = "rolegate.committed"  # Session.info key: (changes, revision) of the transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +42,9 @@ class ServiceContext:
     recorder: AuditRecorder
     clock: Clock
     default_actor: str = SYSTEM_ACTOR
+    #: Called after each commit with the changes and the revision it committed, so this
+    #: process's compiled snapshots are stale for not one check.
+    on_commit: Callable[[Sequence[Change], int], None] | None = None
 
     def now(self) -> datetime:
         """The current time from the injected clock."""
@@ -41,9 +56,47 @@ class ServiceContext:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One transaction for a change and its audit event."""
+        """One transaction for a change, its audit event and its revision bump."""
         with self.db.transaction() as session:
             yield session
+        committed = session.info.get(_COMMITTED)
+        if committed is not None and self.on_commit is not None:
+            self.on_commit(*committed)
+
+    def bump(self, session: Session, *changes: Change) -> int:
+        """Take the next policy revision for this transaction and record what it changes.
+
+        The UPDATE locks the revision row until commit, so revisions commit in order; on
+        PostgreSQL the NOTIFY reaches other processes' watchers at commit, not before.
+        """
+        revision = session.execute(
+            update(PolicyStateRecord)
+            .where(PolicyStateRecord.id == 1)
+            .values(revision=PolicyStateRecord.revision + 1)
+            .returning(PolicyStateRecord.revision)
+        ).scalar_one()
+        if changes:
+            session.execute(
+                insert(PolicyChangeRecord),
+                [
+                    {
+                        "revision": revision,
+                        "scope": c.scope.value,
+                        "tenant_id": c.tenant_id,
+                        "subject_id": c.subject_id,
+                    }
+                    for c in changes
+                ],
+            )
+        if not self.db.is_sqlite:
+            session.execute(select(func.pg_notify(CHANNEL, str(revision))))
+        previous = session.info.get(_COMMITTED, ((), 0))[0]
+        session.info[_COMMITTED] = ((*previous, *changes), revision)
+        return revision
+
+    def current_revision(self, session: Session) -> int:
+        """The policy revision as the session sees it (for calls that changed nothing)."""
+        return read_revision(session)
 
     def audit(
         self,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rolegate.authz.changes import Change
 from rolegate.db.lookup import Ref
 from rolegate.db.models import RoleRecord, TenantRecord, UserRecord, UserRoleRecord
 from rolegate.entities import Assignment
@@ -22,7 +23,12 @@ from rolegate.types import UserId
 
 
 def assignment_entity(
-    row: UserRoleRecord, tenant: TenantRecord, user: UserRecord, role: RoleRecord
+    row: UserRoleRecord,
+    tenant: TenantRecord,
+    user: UserRecord,
+    role: RoleRecord,
+    *,
+    revision: int = 0,
 ) -> Assignment:
     """The public value of an assignment row."""
     return Assignment(
@@ -33,6 +39,7 @@ def assignment_entity(
         row.granted_at,
         row.granted_by,
         row.expires_at,
+        revision,
     )
 
 
@@ -62,9 +69,10 @@ class AssignmentService:
             user_row, role_row = require_user(tx, user), require_role(tx, tenant_row, role)
             join_tenant(self._ctx, tx, tenant_row, user_row, actor=actor)
             row = tx.get(UserRoleRecord, (user_row.id, role_row.id))
+            unchanged = row is not None and row.expires_at == expires_at
             if row is None:
                 row = self._insert(tx, tenant_row, user_row, role_row, expires_at, actor)
-            elif row.expires_at != expires_at:
+            elif not unchanged:
                 before = row.expires_at
                 row.expires_at = expires_at
                 tx.flush()
@@ -77,10 +85,16 @@ class AssignmentService:
                     actor,
                     {"before": {"expires_at": before}, "after": {"expires_at": expires_at}},
                 )
-            return assignment_entity(row, tenant_row, user_row, role_row)
+            revision = (
+                self._ctx.current_revision(tx)  # nothing to change, nothing to bump
+                if unchanged
+                else self._ctx.bump(tx, Change.member(tenant_row.id, user_row.id))
+            )
+            return assignment_entity(row, tenant_row, user_row, role_row, revision=revision)
 
-    def unassign(self, tenant: Ref, user: Ref, role: Ref, *, actor: str | None = None) -> None:
-        """Take ``role`` away from ``user`` in ``tenant``; the membership stays."""
+    def unassign(self, tenant: Ref, user: Ref, role: Ref, *, actor: str | None = None) -> int:
+        """Take ``role`` away from ``user`` in ``tenant`` (the membership stays); return the
+        revision."""
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             user_row, role_row = require_user(tx, user), require_role(tx, tenant_row, role)
@@ -101,6 +115,7 @@ class AssignmentService:
                 actor,
                 {"before": {"expires_at": expires_at}},
             )
+            return self._ctx.bump(tx, Change.member(tenant_row.id, user_row.id))
 
     def list(
         self,

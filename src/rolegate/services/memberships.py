@@ -7,6 +7,7 @@ import builtins
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rolegate.authz.changes import Change
 from rolegate.db.lookup import Ref
 from rolegate.db.models import (
     MembershipRecord,
@@ -21,9 +22,11 @@ from rolegate.services._context import ServiceContext, require_tenant, require_u
 from rolegate.types import UserId
 
 
-def membership_entity(row: MembershipRecord, tenant: TenantRecord, user: UserRecord) -> Membership:
+def membership_entity(
+    row: MembershipRecord, tenant: TenantRecord, user: UserRecord, *, revision: int = 0
+) -> Membership:
     """The public value of a membership row."""
-    return Membership(tenant.slug, UserId(user.id), user.username, row.joined_at)
+    return Membership(tenant.slug, UserId(user.id), user.username, row.joined_at, revision)
 
 
 def join_tenant(
@@ -60,10 +63,12 @@ class MembershipService:
             row = join_tenant(self._ctx, tx, tenant_row, user_row, actor=actor)
             if row is None:
                 raise MembershipExists(user_row.username, tenant=tenant_row.slug)
-            return membership_entity(row, tenant_row, user_row)
+            revision = self._ctx.bump(tx, Change.member(tenant_row.id, user_row.id))
+            return membership_entity(row, tenant_row, user_row, revision=revision)
 
-    def remove(self, tenant: Ref, user: Ref, *, actor: str | None = None) -> None:
-        """End ``user``'s membership of ``tenant``; their roles there go with it."""
+    def remove(self, tenant: Ref, user: Ref, *, actor: str | None = None) -> int:
+        """End ``user``'s membership of ``tenant`` (their roles there go with it); return the
+        revision."""
         with self._ctx.transaction() as tx:
             tenant_row, user_row = require_tenant(tx, tenant), require_user(tx, user)
             row = tx.get(MembershipRecord, (tenant_row.id, user_row.id))
@@ -87,6 +92,7 @@ class MembershipService:
                 actor=actor,
                 details={"username": user_row.username, "roles": sorted(roles)},
             )
+            return self._ctx.bump(tx, Change.member(tenant_row.id, user_row.id))
 
     def list(self, tenant: Ref) -> list[Membership]:
         """The members of ``tenant``, by username."""

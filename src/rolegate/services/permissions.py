@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rolegate.authz.changes import Change
 from rolegate.db.lookup import Ref, find_permission
 from rolegate.db.models import PermissionRecord, ResourceRecord, RolePermissionRecord, TenantRecord
 from rolegate.entities import Permission
@@ -16,7 +17,7 @@ from rolegate.types import PermissionId
 
 
 def permission_entity(
-    row: PermissionRecord, tenant: TenantRecord, resource: str | None
+    row: PermissionRecord, tenant: TenantRecord, resource: str | None, *, revision: int = 0
 ) -> Permission:
     """The public value of a permission row."""
     return Permission(
@@ -28,6 +29,7 @@ def permission_entity(
         row.description,
         row.created_at,
         row.updated_at,
+        revision,
     )
 
 
@@ -86,7 +88,8 @@ class PermissionService:
             row = add_permission(
                 self._ctx, tx, tenant_row, parts, description=description, actor=actor
             )
-            return permission_entity(row, tenant_row, parts.resource)
+            revision = self._ctx.bump(tx)  # a new name changes no decision
+            return permission_entity(row, tenant_row, parts.resource, revision=revision)
 
     def get(self, tenant: Ref, name: Ref) -> Permission:
         """The permission called ``name`` (or with that id) in ``tenant``."""
@@ -131,21 +134,20 @@ class PermissionService:
                 actor=actor,
                 details={"before": {"description": before}, "after": {"description": description}},
             )
-            return permission_entity(row, tenant_row, _resource_name(tx, row))
+            resource = _resource_name(tx, row)
+            return permission_entity(row, tenant_row, resource, revision=self._ctx.bump(tx))
 
-    def delete(self, tenant: Ref, name: Ref, *, actor: str | None = None) -> None:
-        """Delete a permission; every role loses its grant of it."""
+    def delete(self, tenant: Ref, name: Ref, *, actor: str | None = None) -> int:
+        """Delete a permission (every role loses its grant of it); return the revision."""
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = require_permission(tx, tenant_row, name)
-            grants = (
-                tx.scalar(
-                    select(func.count())
-                    .select_from(RolePermissionRecord)
-                    .where(RolePermissionRecord.permission_id == row.id)
+            holders = tx.scalars(
+                select(RolePermissionRecord.role_id).where(
+                    RolePermissionRecord.permission_id == row.id
                 )
-                or 0
-            )
+            ).all()
+            grants = len(holders)
             tx.delete(row)
             tx.flush()
             self._ctx.audit(
@@ -157,6 +159,7 @@ class PermissionService:
                 actor=actor,
                 details={"before": {"name": row.name}, "cascaded": {"grants": grants}},
             )
+            return self._ctx.bump(tx, *(Change.role(tenant_row.id, role_id) for role_id in holders))
 
 
 def _resource_name(session: Session, row: PermissionRecord) -> str | None:

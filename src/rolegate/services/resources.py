@@ -7,6 +7,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rolegate.authz.changes import Change
 from rolegate.db.lookup import Ref
 from rolegate.db.models import PermissionRecord, ResourceRecord, TenantRecord
 from rolegate.entities import Resource
@@ -26,9 +27,9 @@ def description_text(value: str) -> str:
     return value
 
 
-def resource_entity(row: ResourceRecord, tenant: TenantRecord) -> Resource:
+def resource_entity(row: ResourceRecord, tenant: TenantRecord, *, revision: int = 0) -> Resource:
     """The public value of a resource row."""
-    return Resource(ResourceId(row.id), tenant.slug, row.name, row.description)
+    return Resource(ResourceId(row.id), tenant.slug, row.name, row.description, revision)
 
 
 def find_resource(tx: Session, tenant: TenantRecord, name: str) -> ResourceRecord | None:
@@ -89,7 +90,7 @@ class ResourceService:
                 actor=actor,
                 details={"after": {"name": name, "description": description}},
             )
-            return resource_entity(row, tenant_row)
+            return resource_entity(row, tenant_row, revision=self._ctx.bump(tx))
 
     def get(self, tenant: Ref, name: str) -> Resource:
         """The resource called ``name`` in ``tenant``."""
@@ -127,10 +128,10 @@ class ResourceService:
                 actor=actor,
                 details={"before": {"description": before}, "after": {"description": description}},
             )
-            return resource_entity(row, tenant_row)
+            return resource_entity(row, tenant_row, revision=self._ctx.bump(tx))
 
-    def delete(self, tenant: Ref, name: str, *, actor: str | None = None) -> None:
-        """Delete a resource with its permissions and every grant of them."""
+    def delete(self, tenant: Ref, name: str, *, actor: str | None = None) -> int:
+        """Delete a resource with its permissions and every grant of them; return the revision."""
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = self._require(tx, tenant_row, name)
@@ -151,6 +152,7 @@ class ResourceService:
                     "cascaded": {"permissions": sorted(permissions)},
                 },
             )
+            return self._ctx.bump(tx, Change.tenant(tenant_row.id))
 
     @staticmethod
     def _require(tx: Session, tenant: TenantRecord, name: str) -> ResourceRecord:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from rolegate.authz.changes import Change
 from rolegate.db.lookup import Ref, find_permission
 from rolegate.db.models import (
     PermissionRecord,
@@ -79,7 +81,7 @@ class RoleService:
                 self._grant(tx, tenant_row, row, permission, actor)
             for parent in inherits:
                 self._inherit(tx, tenant_row, row, require_role(tx, tenant_row, parent), actor)
-            return role_entities(tx, tenant_row, [row])[0]
+            return self._committed(tx, tenant_row, row)
 
     def get(self, tenant: Ref, role: Ref) -> Role:
         """The role with this name or id, with its direct grants and parents."""
@@ -132,10 +134,10 @@ class RoleService:
                     "after": {"name": row.name, "description": row.description},
                 },
             )
-            return role_entities(tx, tenant_row, [row])[0]
+            return self._committed(tx, tenant_row, row)
 
-    def delete(self, tenant: Ref, role: Ref, *, actor: str | None = None) -> None:
-        """Delete a role with its grants, its inheritance edges and its assignments."""
+    def delete(self, tenant: Ref, role: Ref, *, actor: str | None = None) -> int:
+        """Delete a role with its grants, inheritance edges and assignments; return the revision."""
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = require_role(tx, tenant_row, role)
@@ -162,6 +164,7 @@ class RoleService:
                     "cascaded": {"assignments": holders, "inherited_by": heirs},
                 },
             )
+            return self._ctx.bump(tx, Change.role(tenant_row.id, row.id))
 
     def grant(self, tenant: Ref, role: Ref, permission: str, *, actor: str | None = None) -> Role:
         """Grant ``permission`` to ``role``; a pattern (``reports:*``) is defined on first grant."""
@@ -169,7 +172,7 @@ class RoleService:
             tenant_row = require_tenant(tx, tenant)
             row = require_role(tx, tenant_row, role)
             self._grant(tx, tenant_row, row, permission, actor)
-            return role_entities(tx, tenant_row, [row])[0]
+            return self._committed(tx, tenant_row, row)
 
     def revoke(self, tenant: Ref, role: Ref, permission: str, *, actor: str | None = None) -> Role:
         """Take ``permission`` (exactly as granted) away from ``role``."""
@@ -196,7 +199,7 @@ class RoleService:
                 actor=actor,
                 details={"role": row.name, "permission": found.name},
             )
-            return role_entities(tx, tenant_row, [row])[0]
+            return self._committed(tx, tenant_row, row)
 
     def inherit(self, tenant: Ref, role: Ref, inherited: Ref, *, actor: str | None = None) -> Role:
         """Make ``role`` inherit every permission of ``inherited`` (same tenant, no cycles)."""
@@ -204,7 +207,7 @@ class RoleService:
             tenant_row = require_tenant(tx, tenant)
             row = require_role(tx, tenant_row, role)
             self._inherit(tx, tenant_row, row, require_role(tx, tenant_row, inherited), actor)
-            return role_entities(tx, tenant_row, [row])[0]
+            return self._committed(tx, tenant_row, row)
 
     def uninherit(
         self, tenant: Ref, role: Ref, inherited: Ref, *, actor: str | None = None
@@ -228,7 +231,12 @@ class RoleService:
                 actor=actor,
                 details={"role": row.name, "inherited": parent.name},
             )
-            return role_entities(tx, tenant_row, [row])[0]
+            return self._committed(tx, tenant_row, row)
+
+    def _committed(self, tx: Session, tenant: TenantRecord, row: RoleRecord) -> Role:
+        """Bump the revision for a change to ``row`` and return the role as committed."""
+        revision = self._ctx.bump(tx, Change.role(tenant.id, row.id))
+        return replace(role_entities(tx, tenant, [row])[0], revision=revision)
 
     def _grant(
         self, tx: Session, tenant: TenantRecord, row: RoleRecord, permission: str, actor: str | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rolegate.authz.changes import Change
 from rolegate.db.lookup import Ref
 from rolegate.db.models import (
     DEFAULT_TENANT_ID,
@@ -22,9 +23,9 @@ from rolegate.types import TenantId
 MAX_TENANT_NAME = 200
 
 
-def tenant_entity(row: TenantRecord) -> Tenant:
-    """The public value of a tenant row."""
-    return Tenant(TenantId(row.id), row.slug, row.name, row.created_at, row.updated_at)
+def tenant_entity(row: TenantRecord, *, revision: int = 0) -> Tenant:
+    """The public value of a tenant row (``revision``: the one a change committed)."""
+    return Tenant(TenantId(row.id), row.slug, row.name, row.created_at, row.updated_at, revision)
 
 
 def _display_name(name: str) -> str:
@@ -60,7 +61,8 @@ class TenantService:
                 actor=actor,
                 details={"after": {"slug": slug, "name": display}},
             )
-        return tenant_entity(row)
+            revision = self._ctx.bump(tx, Change.tenant(row.id))
+        return tenant_entity(row, revision=revision)
 
     def get(self, tenant: Ref) -> Tenant:
         """The tenant with this slug or id."""
@@ -106,10 +108,11 @@ class TenantService:
                 actor=actor,
                 details={"before": before, "after": after},
             )
-        return tenant_entity(row)
+            revision = self._ctx.bump(tx, Change.tenant(row.id))
+        return tenant_entity(row, revision=revision)
 
-    def delete(self, tenant: Ref, *, actor: str | None = None) -> None:
-        """Delete a tenant and everything in it; its audit events are kept."""
+    def delete(self, tenant: Ref, *, actor: str | None = None) -> int:
+        """Delete a tenant and everything in it (its audit events are kept); return the revision."""
         with self._ctx.transaction() as tx:
             row = require_tenant(tx, tenant)
             if row.id == DEFAULT_TENANT_ID:
@@ -130,6 +133,7 @@ class TenantService:
                 actor=actor,
                 details={"before": {"slug": row.slug, "name": row.name}, "cascaded": removed},
             )
+            return self._ctx.bump(tx, Change.tenant(row.id))
 
 
 def _count(

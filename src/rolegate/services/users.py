@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rolegate.authn.passwords import PasswordHasher, normalise_password
+from rolegate.authz.changes import Change
 from rolegate.db.lookup import Ref
 from rolegate.db.models import MembershipRecord, TenantRecord, UserRecord
 from rolegate.entities import User
@@ -30,7 +31,7 @@ class Unset(Enum):
 UNSET: Final = Unset.UNSET
 
 
-def user_entity(row: UserRecord) -> User:
+def user_entity(row: UserRecord, *, revision: int = 0) -> User:
     """The public value of a user row (never the password hash)."""
     return User(
         id=UserId(row.id),
@@ -43,6 +44,7 @@ def user_entity(row: UserRecord) -> User:
         updated_at=row.updated_at,
         last_login_at=row.last_login_at,
         preferences=dict(row.preferences),
+        revision=revision,
     )
 
 
@@ -123,7 +125,8 @@ class UserService:
                 actor=actor,
                 details={"after": _profile(row), "has_password": password is not None},
             )
-        return user_entity(row)
+            revision = self._ctx.bump(tx, Change.user(row.id))
+        return user_entity(row, revision=revision)
 
     def get(self, user: Ref) -> User:
         """The user with this username (case-insensitive), or id."""
@@ -185,7 +188,7 @@ class UserService:
             row.password_hash = password_hash
             row.updated_at = self._ctx.now()
             self._ctx.audit(tx, "user.password_set", "user", row.id, tenant_id=None, actor=actor)
-            return user_entity(row)
+            return user_entity(row, revision=self._ctx.bump(tx))
 
     def clear_password(self, user: Ref, *, actor: str | None = None) -> User:
         """Remove the password: the account can no longer log in with one."""
@@ -196,10 +199,10 @@ class UserService:
             self._ctx.audit(
                 tx, "user.password_cleared", "user", row.id, tenant_id=None, actor=actor
             )
-            return user_entity(row)
+            return user_entity(row, revision=self._ctx.bump(tx))
 
-    def delete(self, user: Ref, *, actor: str | None = None) -> None:
-        """Delete the user with their memberships and role assignments."""
+    def delete(self, user: Ref, *, actor: str | None = None) -> int:
+        """Delete the user with their memberships and role assignments; return the revision."""
         with self._ctx.transaction() as tx:
             row = require_user(tx, user)
             tenants = tx.scalars(
@@ -219,6 +222,7 @@ class UserService:
                 actor=actor,
                 details={"before": before, "memberships": sorted(tenants)},
             )
+            return self._ctx.bump(tx, Change.user(row.id))
 
     def _set_active(self, user: Ref, is_active: bool, actor: str | None) -> User:
         with self._ctx.transaction() as tx:
@@ -242,7 +246,7 @@ class UserService:
             actor=actor,
             details={"before": before, "after": _profile(row)},
         )
-        return user_entity(row)
+        return user_entity(row, revision=self._ctx.bump(tx, Change.user(row.id)))
 
     def _hash(self, password: str) -> str:
         return self._hasher.hash(normalise_password(password, min_length=self._password_min_length))

@@ -2,6 +2,7 @@
 
 from rolegate.db.models.audit import AuditEventRecord
 from rolegate.db.models.permissions import PermissionRecord, ResourceRecord
+from rolegate.db.models.policy import PolicyChangeRecord, PolicyStateRecord
 from rolegate.db.models.roles import (
     RoleInheritanceRecord,
     RolePermissionRecord,
@@ -22,6 +23,8 @@ __all__ = [
     "AuditEventRecord",
     "MembershipRecord",
     "PermissionRecord",
+    "PolicyChangeRecord",
+    "PolicyStateRecord",
     "ResourceRecord",
     "RoleInheritanceRecord",
     "RolePermissionRecord",

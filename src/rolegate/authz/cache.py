@@ -1,0 +1,242 @@
+"""The authorizer: compiled snapshots in a bounded, precisely invalidated in-memory cache.
+
+The hot path (:meth:`Authorizer.check`) is one dict lookup and one frozenset membership test
+on a snapshot compiled earlier; it takes no lock and touches no database. Writers invalidate
+under a lock. Every committed change carries a policy revision: changes made through this
+process are applied at commit, changes made by other processes arrive through
+:class:`rolegate.authz.watch.ChangeWatcher`, and ``at_least`` makes a caller wait until a given
+revision has been applied (reading it from the database at once if need be).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rolegate.authz.changes import Change, Scope
+from rolegate.authz.compile import compile_policy, compile_snapshot, read_revision
+from rolegate.authz.holders import HolderPage, holders_page
+from rolegate.authz.snapshot import NEVER, Snapshot, TenantPolicy, is_permission_name
+from rolegate.db.engine import Database
+from rolegate.db.lookup import find_tenant
+from rolegate.db.models import PolicyChangeRecord, TenantRecord
+from rolegate.errors import TenantNotFound
+
+Key = tuple[Hashable, Hashable]  # (tenant reference, user reference) exactly as callers pass them
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """A reading of the authorization cache."""
+
+    snapshots: int  # compiled (user, tenant) snapshots held
+    policies: int  # compiled tenant policies held
+    compiles: int  # snapshots compiled since start (misses and invalidations)
+    revision: int  # newest policy revision applied
+
+
+class Authorizer:
+    """Answers checks from compiled snapshots; compiles on a miss, invalidates on change."""
+
+    def __init__(
+        self, db: Database, *, timer: Callable[[], float], capacity: int = 100_000
+    ) -> None:
+        self._db, self._timer, self._capacity = db, timer, capacity
+        self._entries: dict[Key, Snapshot] = {}
+        self._policies: dict[UUID, TenantPolicy] = {}
+        self._by_user: defaultdict[UUID, set[Key]] = defaultdict(set)
+        self._by_tenant: defaultdict[UUID, set[Key]] = defaultdict(set)
+        self._by_role: defaultdict[UUID, set[Key]] = defaultdict(set)
+        self._unknown: set[Key] = set()  # snapshots of names that did not exist yet
+        self._lock = threading.RLock()
+        self._generation = 0  # bumped by every invalidation; guards compiles against races
+        with db.reading() as session:  # nothing is compiled yet: start from the present
+            self._revision = read_revision(session)  # every change up to it has been applied
+        self._compiles = 0
+
+    @property
+    def revision(self) -> int:
+        """The newest policy revision whose changes this process has applied."""
+        return self._revision
+
+    def stats(self) -> CacheStats:
+        """What the cache holds and how often it had to compile."""
+        return CacheStats(len(self._entries), len(self._policies), self._compiles, self._revision)
+
+    def check(self, tenant: Hashable, user: Hashable, permission: str) -> bool:
+        """Whether ``user`` may do ``permission`` in ``tenant``: the hot path."""
+        snapshot = self._entries.get((tenant, user))
+        if snapshot is None or (
+            snapshot.valid_until != NEVER and snapshot.valid_until <= self._timer()
+        ):
+            snapshot = self.snapshot(tenant, user)
+        grants = snapshot.grants
+        if permission in grants.exact:
+            return True
+        return bool(grants.patterns) and grants.pattern_covers(permission)
+
+    def snapshot(self, tenant: Hashable, user: Hashable) -> Snapshot:
+        """The snapshot of (``user``, ``tenant``), valid now: cached, refreshed or compiled."""
+        key = (tenant, user)
+        now = self._timer()
+        cached = self._entries.get(key)
+        if cached is not None:
+            if cached.valid_until > now:
+                return cached
+            fresh = cached.at(now)  # an assignment expired: recompute from the snapshot alone
+            with self._lock:
+                if self._entries.get(key) is cached:
+                    self._entries[key] = fresh
+            return fresh
+        return self._compile(key, now)
+
+    def _compile(self, key: Key, now: float) -> Snapshot:
+        self._compiles += 1
+        generation = self._generation
+        with self._db.reading() as session:
+            snapshot = compile_snapshot(
+                session, user=_ref(key[1]), tenant=_ref(key[0]), now=now, policy_source=self._policy
+            )
+        with self._lock:
+            if generation == self._generation:  # nothing was invalidated while compiling
+                self._store(key, snapshot)
+        return snapshot
+
+    def holders(
+        self, permission: str, *, tenant: Hashable, cursor: str | None, limit: int
+    ) -> HolderPage:
+        """One page of who holds ``permission`` in ``tenant`` (see :func:`holders_page`)."""
+        with self._db.reading() as session:
+            tenant_row = find_tenant(session, _ref(tenant))
+            if tenant_row is None:
+                raise TenantNotFound(str(tenant))
+            if not is_permission_name(permission):
+                return HolderPage((), None)  # an invalid name is held by nobody
+            policy = self._policy(session, tenant_row, read_revision(session))
+            now = datetime.fromtimestamp(self._timer(), UTC)
+            return holders_page(session, policy, permission, now=now, cursor=cursor, limit=limit)
+
+    def _policy(self, session: Session, tenant: TenantRecord, revision: int) -> TenantPolicy:
+        policy = self._policies.get(tenant.id)
+        if policy is None:
+            policy = compile_policy(session, tenant, revision)
+            with self._lock:
+                self._policies.setdefault(tenant.id, policy)
+        return policy
+
+    def _store(self, key: Key, snapshot: Snapshot) -> None:
+        if key in self._entries:
+            self._forget(key)
+        while len(self._entries) >= self._capacity:
+            self._forget(next(iter(self._entries)))  # evict the oldest compiled first
+        self._entries[key] = snapshot
+        if snapshot.user_id is None or snapshot.tenant_id is None:
+            self._unknown.add(key)
+        if snapshot.user_id is not None:
+            self._by_user[snapshot.user_id].add(key)
+        if snapshot.tenant_id is not None:
+            self._by_tenant[snapshot.tenant_id].add(key)
+        for role_id in snapshot.footprint:
+            self._by_role[role_id].add(key)
+
+    def _forget(self, key: Key) -> None:
+        snapshot = self._entries.pop(key, None)
+        if snapshot is None:
+            return
+        self._unknown.discard(key)
+        if snapshot.user_id is not None:
+            _discard(self._by_user, snapshot.user_id, key)
+        if snapshot.tenant_id is not None:
+            _discard(self._by_tenant, snapshot.tenant_id, key)
+        for role_id in snapshot.footprint:
+            _discard(self._by_role, role_id, key)
+
+    def apply(self, changes: Sequence[Change], *, revision: int | None = None) -> None:
+        """Invalidate what ``changes`` make stale; with ``revision``, record it as applied."""
+        with self._lock:
+            self._generation += 1
+            for change in changes:
+                self._invalidate(change)
+            if revision is not None and revision > self._revision:
+                self._revision = revision
+
+    def _invalidate(self, change: Change) -> None:
+        if change.scope in (Scope.USER, Scope.TENANT):
+            self._forget_all(self._unknown)  # a new name may now exist
+        if change.scope is Scope.TENANT and change.tenant_id is not None:
+            self._policies.pop(change.tenant_id, None)
+            self._forget_all(self._by_tenant.get(change.tenant_id, ()))
+        elif change.scope is Scope.ROLE and change.subject_id is not None:
+            if change.tenant_id is not None:
+                self._policies.pop(change.tenant_id, None)
+            self._forget_all(self._by_role.get(change.subject_id, ()))
+        elif change.scope is Scope.USER and change.subject_id is not None:
+            self._forget_all(self._by_user.get(change.subject_id, ()))
+        elif change.scope is Scope.MEMBER and change.subject_id is not None:
+            keys = self._by_user.get(change.subject_id, set())
+            self._forget_all(k for k in keys if self._entries[k].tenant_id == change.tenant_id)
+
+    def _forget_all(self, keys: Iterable[Key]) -> None:
+        for key in list(keys):
+            self._forget(key)
+
+    def clear(self) -> None:
+        """Drop every compiled structure."""
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+            self._policies.clear()
+            for index in (self._by_user, self._by_tenant, self._by_role):
+                index.clear()
+            self._unknown.clear()
+
+    def catch_up(self) -> int:
+        """Apply every change committed since :attr:`revision` (from any process); return the
+        revision now applied."""
+        with self._db.reading() as session:
+            current = read_revision(session)
+            if current <= self._revision:
+                return self._revision
+            rows = session.execute(
+                select(
+                    PolicyChangeRecord.revision,
+                    PolicyChangeRecord.scope,
+                    PolicyChangeRecord.tenant_id,
+                    PolicyChangeRecord.subject_id,
+                )
+                .where(
+                    PolicyChangeRecord.revision > self._revision,
+                    PolicyChangeRecord.revision <= current,
+                )
+                .order_by(PolicyChangeRecord.id)
+            ).all()
+        self.apply(
+            [Change(Scope(r.scope), r.tenant_id, r.subject_id) for r in rows], revision=current
+        )
+        return current
+
+    def wait_for(self, revision: int) -> None:
+        """Return once every change up to ``revision`` has been applied (reading them now)."""
+        if revision > self._revision:
+            self.catch_up()
+
+
+def _discard(index: defaultdict[UUID, set[Key]], ident: UUID, key: Key) -> None:
+    keys = index.get(ident)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del index[ident]
+
+
+def _ref(value: Hashable) -> str | UUID:
+    if isinstance(value, str | UUID):
+        return value
+    raise TypeError(f"expected a name or a UUID, got {type(value).__name__}")
