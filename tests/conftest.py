@@ -19,7 +19,12 @@ from rolegate import Rolegate
 from rolegate.db.base import Base
 from rolegate.db.engine import Database
 from rolegate.db.migrate import upgrade
-from rolegate.db.models import DEFAULT_TENANT_ID, DEFAULT_TENANT_SLUG, TenantRecord
+from rolegate.db.models import (
+    DEFAULT_TENANT_ID,
+    DEFAULT_TENANT_SLUG,
+    PolicyStateRecord,
+    TenantRecord,
+)
 from tests.factories import FAST_HASHER, FakeClock
 
 POSTGRES_URL = os.environ.get("ROLEGATE_TEST_POSTGRES_URL", "")
@@ -75,6 +80,7 @@ def _reset_postgres(db: Database) -> None:
     with db.transaction() as tx:
         tx.execute(text(f"TRUNCATE {tables} CASCADE"))
         tx.add(TenantRecord(id=DEFAULT_TENANT_ID, slug=DEFAULT_TENANT_SLUG, name="Default"))
+        tx.add(PolicyStateRecord(id=1, revision=1))  # what migration 0002 seeds
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from rolegate.db.migrate import head_revision
 from tests.factories import Cli
+
+HEAD = head_revision()
 
 
 def test_upgrade_creates_the_schema_of_a_fresh_database(
@@ -18,14 +21,18 @@ def test_upgrade_creates_the_schema_of_a_fresh_database(
 
     upgraded = bare_cli.ok("--database-url", fresh_sqlite_url, "db", "upgrade")
 
-    assert upgraded == "upgraded database from revision none to 0001\n"
+    assert upgraded == f"upgraded database from revision none to {HEAD}\n"
     after = bare_cli.ok("--database-url", fresh_sqlite_url, "db", "current")
-    assert after.splitlines() == ["current revision: 0001", "head revision:    0001", "up to date"]
+    assert after.splitlines() == [
+        f"current revision: {HEAD}",
+        f"head revision:    {HEAD}",
+        "up to date",
+    ]
     assert "default" in bare_cli.ok("--database-url", fresh_sqlite_url, "tenant", "list")
 
 
 def test_upgrade_of_a_current_database_changes_nothing(cli: Cli) -> None:
-    assert cli.ok("db", "upgrade") == "database already at revision 0001\n"
+    assert cli.ok("db", "upgrade") == f"database already at revision {HEAD}\n"
     assert cli.ok("db", "current").endswith("up to date\n")
 
 
@@ -37,7 +44,7 @@ def test_commands_on_an_unmigrated_database_say_to_upgrade(
     line = bare_cli.fails("--database-url", fresh_sqlite_url, "tenant", "list")
 
     assert line == (
-        "error: database schema is at nothing, rolegate needs 0001: run `rolegate db upgrade`"
+        f"error: database schema is at nothing, rolegate needs {HEAD}: run `rolegate db upgrade`"
     )
 
 

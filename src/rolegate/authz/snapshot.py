@@ -141,6 +141,11 @@ class Snapshot:
     valid_until: float = NEVER
     revision: int = 0
     footprint: frozenset[UUID] = frozenset()  # ids of every role reachable from an assignment
+    # Copies of grants.exact / bool(grants.patterns) / valid_until < NEVER: the hot path reads
+    # them directly, one attribute each, rather than following ``grants``.
+    exact: frozenset[str] = frozenset()
+    has_patterns: bool = False
+    expiring: bool = False
 
     @classmethod
     def denied(
@@ -184,7 +189,15 @@ class Snapshot:
         if self.policy is None:
             return self
         active = frozenset(a.role for a in self.assignments if a.is_active(now))
-        upcoming = [a.expires_at for a in self.assignments if a.expires_at > now]
+        upcoming = min(
+            (a.expires_at for a in self.assignments if a.expires_at > now), default=NEVER
+        )
+        grants = self.policy.union(active)
         return replace(
-            self, grants=self.policy.union(active), valid_until=min(upcoming, default=NEVER)
+            self,
+            grants=grants,
+            valid_until=upcoming,
+            exact=grants.exact,
+            has_patterns=bool(grants.patterns),
+            expiring=upcoming != NEVER,
         )

@@ -47,7 +47,8 @@ def cli_actor() -> str:
 @contextmanager
 def open_rolegate(ctx: typer.Context) -> Iterator[Rolegate]:
     """The facade on the chosen database, acting as :func:`cli_actor`; closed afterwards."""
-    settings = Settings()
+    # One command, one process: nothing to follow from other processes while it runs.
+    settings = Settings().model_copy(update={"watch_changes": False})
     url = chosen_database_url(ctx, settings)
     with Rolegate(url, settings=settings, actor=cli_actor()) as rolegate:
         yield rolegate

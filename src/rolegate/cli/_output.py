@@ -41,7 +41,9 @@ def print_json(value: object) -> None:
 def jsonable(value: object) -> Any:
     """``value`` with every dataclass (entity) turned into a dict, recursively."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: jsonable(v) for k, v in dataclasses.asdict(value).items()}
+        fields = dataclasses.asdict(value).items()
+        # A read's revision is always 0: only a change's own value says which one it committed.
+        return {k: jsonable(v) for k, v in fields if not (k == "revision" and v == 0)}
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
