@@ -26,7 +26,15 @@ class Database:
         self.engine: Engine = create_engine(self.url, echo=echo, **_engine_options(self.url))
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads see one snapshot of the database from their first query to their last, so a
+        # compiled authorization snapshot never mixes states from before and after a commit
+        # (PostgreSQL's default READ COMMITTED would; SQLite's WAL readers already do this).
+        reader = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="REPEATABLE READ")
+        )
+        self._reader = sessionmaker(reader, expire_on_commit=False)
         self._writer = sessionmaker(
             self.engine.execution_options(rolegate_write=True), expire_on_commit=False
         )
