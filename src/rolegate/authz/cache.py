@@ -26,7 +26,7 @@ from rolegate.authz.holders import HolderPage, holders_page
 from rolegate.authz.snapshot import Snapshot, TenantPolicy, is_permission_name
 from rolegate.db.engine import Database
 from rolegate.db.lookup import find_tenant
-from rolegate.db.models import PolicyChangeRecord, TenantRecord
+from rolegate.db.models import MembershipRecord, PolicyChangeRecord, TenantRecord, UserRecord
 from rolegate.errors import TenantNotFound
 
 Key = tuple[Hashable, Hashable]  # (tenant reference, user reference) exactly as callers pass them
@@ -103,6 +103,27 @@ class Authorizer:
                 self._store(key, snapshot)
         return snapshot
 
+    def warm_up(self, tenant: Hashable | None = None) -> int:
+        """Compile the snapshot of every member (of ``tenant``, or of all tenants) by slug and
+        username, up to the cache's capacity; return how many are cached."""
+        with self._db.reading() as session:
+            query = (
+                select(TenantRecord.slug, UserRecord.username)
+                .join(MembershipRecord, MembershipRecord.tenant_id == TenantRecord.id)
+                .join(UserRecord, UserRecord.id == MembershipRecord.user_id)
+                .order_by(TenantRecord.slug, UserRecord.username_key)
+                .limit(self._capacity)
+            )
+            if tenant is not None:
+                found = find_tenant(session, _ref(tenant))
+                if found is None:
+                    raise TenantNotFound(str(tenant))
+                query = query.where(TenantRecord.id == found.id)
+            members = session.execute(query).all()
+        for slug, username in members:
+            self.snapshot(slug, username)
+        return len(self._entries)
+
     def holders(
         self, permission: str, *, tenant: Hashable, cursor: str | None, limit: int
     ) -> HolderPage:
@@ -113,16 +134,16 @@ class Authorizer:
                 raise TenantNotFound(str(tenant))
             if not is_permission_name(permission):
                 return HolderPage((), None)  # an invalid name is held by nobody
-            policy = self._policy(session, tenant_row, read_revision(session))
+            policy = self._policy(session, tenant_row.id, tenant_row.slug, read_revision(session))
             now = datetime.fromtimestamp(self._timer(), UTC)
             return holders_page(session, policy, permission, now=now, cursor=cursor, limit=limit)
 
-    def _policy(self, session: Session, tenant: TenantRecord, revision: int) -> TenantPolicy:
-        policy = self._policies.get(tenant.id)
+    def _policy(self, session: Session, tenant_id: UUID, slug: str, revision: int) -> TenantPolicy:
+        policy = self._policies.get(tenant_id)
         if policy is None:
-            policy = compile_policy(session, tenant, revision)
+            policy = compile_policy(session, tenant_id, slug, revision)
             with self._lock:
-                self._policies.setdefault(tenant.id, policy)
+                self._policies.setdefault(tenant_id, policy)
         return policy
 
     def _store(self, key: Key, snapshot: Snapshot) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import MappingProxyType
 from uuid import UUID
 
@@ -32,8 +33,9 @@ from rolegate.db.models import (
     UserRecord,
     UserRoleRecord,
 )
+from rolegate.names import username_key
 
-PolicySource = Callable[[Session, TenantRecord, int], TenantPolicy]
+PolicySource = Callable[[Session, UUID, str, int], TenantPolicy]
 
 
 def read_revision(session: Session) -> int:
@@ -41,17 +43,17 @@ def read_revision(session: Session) -> int:
     return session.scalar(select(PolicyStateRecord.revision).where(PolicyStateRecord.id == 1)) or 0
 
 
-def compile_policy(session: Session, tenant: TenantRecord, revision: int) -> TenantPolicy:
-    """Compile every role of ``tenant``: direct grants, parents, and transitive closures."""
+def compile_policy(session: Session, tenant_id: UUID, slug: str, revision: int) -> TenantPolicy:
+    """Compile every role of a tenant: direct grants, parents, and transitive closures."""
     names = dict(
         session.execute(
-            select(RoleRecord.id, RoleRecord.name).where(RoleRecord.tenant_id == tenant.id)
+            select(RoleRecord.id, RoleRecord.name).where(RoleRecord.tenant_id == tenant_id)
         ).all()
     )
     parents: defaultdict[UUID, list[UUID]] = defaultdict(list)
     for role_id, parent_id in session.execute(
         select(RoleInheritanceRecord.role_id, RoleInheritanceRecord.inherited_role_id).where(
-            RoleInheritanceRecord.tenant_id == tenant.id
+            RoleInheritanceRecord.tenant_id == tenant_id
         )
     ).all():
         parents[role_id].append(parent_id)
@@ -59,14 +61,14 @@ def compile_policy(session: Session, tenant: TenantRecord, revision: int) -> Ten
     for role_id, permission in session.execute(
         select(RolePermissionRecord.role_id, PermissionRecord.name)
         .join(PermissionRecord, PermissionRecord.id == RolePermissionRecord.permission_id)
-        .where(RolePermissionRecord.tenant_id == tenant.id)
+        .where(RolePermissionRecord.tenant_id == tenant_id)
     ).all():
         direct[role_id].append(permission)
     nodes: dict[UUID, RoleNode] = {}
     for role_id in names:
         _compile_role(role_id, names, parents, direct, nodes, ())
     by_name = {node.name: node for node in nodes.values()}
-    return TenantPolicy(tenant.id, tenant.slug, MappingProxyType(by_name), revision)
+    return TenantPolicy(tenant_id, slug, MappingProxyType(by_name), revision)
 
 
 def _compile_role(
@@ -101,6 +103,63 @@ def _compile_role(
     return node
 
 
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who and where a snapshot is for, as one read found them (None: no such thing)."""
+
+    revision: int
+    tenant_id: UUID | None = None
+    tenant_slug: str = ""
+    user_id: UUID | None = None
+    is_active: bool = False
+    is_member: bool = False
+
+
+def read_subject(session: Session, *, user: Ref, tenant: Ref) -> Subject:
+    """Revision, tenant, user and membership in one query when both are named by name (the
+    usual case: a cold check pays one round trip here, not four); by lookups otherwise."""
+    if isinstance(user, str) and isinstance(tenant, str) and "\x00" not in user + tenant:
+        is_member = (
+            select(MembershipRecord.user_id)
+            .where(
+                MembershipRecord.tenant_id == TenantRecord.id,
+                MembershipRecord.user_id == UserRecord.id,
+            )
+            .exists()
+        )
+        revision = select(PolicyStateRecord.revision).where(PolicyStateRecord.id == 1)
+        row = session.execute(
+            select(
+                revision.scalar_subquery(),
+                TenantRecord.id,
+                TenantRecord.slug,
+                UserRecord.id,
+                UserRecord.is_active,
+                is_member,
+            )
+            .select_from(TenantRecord)
+            .outerjoin(UserRecord, UserRecord.username_key == username_key(user))
+            .where(TenantRecord.slug == tenant)
+        ).first()
+        if row is not None and row[3] is not None:
+            return Subject(row[0] or 0, row[1], row[2], row[3], row[4], bool(row[5]))
+    return _look_up_subject(session, user=user, tenant=tenant)
+
+
+def _look_up_subject(session: Session, *, user: Ref, tenant: Ref) -> Subject:
+    revision = read_revision(session)
+    tenant_row = find_tenant(session, tenant)
+    if tenant_row is None:
+        return Subject(revision)
+    user_row = find_user(session, user)
+    if user_row is None:
+        return Subject(revision, tenant_row.id, tenant_row.slug)
+    is_member = session.get(MembershipRecord, (tenant_row.id, user_row.id)) is not None
+    return Subject(
+        revision, tenant_row.id, tenant_row.slug, user_row.id, user_row.is_active, is_member
+    )
+
+
 def compile_snapshot(
     session: Session,
     *,
@@ -110,35 +169,30 @@ def compile_snapshot(
     policy_source: PolicySource = compile_policy,
 ) -> Snapshot:
     """Read what deciding for ``user`` in ``tenant`` needs and compile it for ``now``."""
-    revision = read_revision(session)
-    tenant_row = find_tenant(session, tenant)
-    if tenant_row is None:
+    subject = read_subject(session, user=user, tenant=tenant)
+    revision = subject.revision
+    if subject.tenant_id is None:
         return Snapshot.denied(Reason.UNKNOWN_TENANT, revision=revision)
-    user_row = find_user(session, user)
-    if user_row is None:
-        return Snapshot.denied(Reason.UNKNOWN_USER, tenant_id=tenant_row.id, revision=revision)
-    refusal = _refusal(session, tenant_row, user_row)
+    if subject.user_id is None:
+        return Snapshot.denied(Reason.UNKNOWN_USER, tenant_id=subject.tenant_id, revision=revision)
+    refusal = None if subject.is_active else Reason.INACTIVE_USER
+    if refusal is None and not subject.is_member:
+        refusal = Reason.NO_MEMBERSHIP
     if refusal is not None:
         return Snapshot.denied(
-            refusal, tenant_id=tenant_row.id, user_id=user_row.id, revision=revision
+            refusal, tenant_id=subject.tenant_id, user_id=subject.user_id, revision=revision
         )
     rows = session.execute(
         select(RoleRecord.name, UserRoleRecord.expires_at)
         .join(RoleRecord, RoleRecord.id == UserRoleRecord.role_id)
-        .where(UserRoleRecord.tenant_id == tenant_row.id, UserRoleRecord.user_id == user_row.id)
+        .where(
+            UserRoleRecord.tenant_id == subject.tenant_id, UserRoleRecord.user_id == subject.user_id
+        )
         .order_by(RoleRecord.name)
     ).all()
     assignments = tuple(
         AssignmentNode(name, NEVER if expires is None else expires.timestamp())
         for name, expires in rows
     )
-    policy = policy_source(session, tenant_row, revision)
-    return Snapshot.granted(policy, user_row.id, assignments, now=now, revision=revision)
-
-
-def _refusal(session: Session, tenant: TenantRecord, user: UserRecord) -> Reason | None:
-    if not user.is_active:
-        return Reason.INACTIVE_USER
-    if session.get(MembershipRecord, (tenant.id, user.id)) is None:
-        return Reason.NO_MEMBERSHIP
-    return None
+    policy = policy_source(session, subject.tenant_id, subject.tenant_slug, revision)
+    return Snapshot.granted(policy, subject.user_id, assignments, now=now, revision=revision)

@@ -42,9 +42,13 @@ def encode_cursor(username_key: str) -> str:
 def decode_cursor(cursor: str) -> str:
     """The username key a cursor points after; :class:`InvalidInput` when malformed."""
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput(f"malformed cursor {cursor!r}") from None
+    if not key or "\x00" in key:  # no username key is empty or holds NUL
+        raise InvalidInput(f"malformed cursor {cursor!r}")
+    return key
 
 
 def holders_page(
@@ -57,6 +61,7 @@ def holders_page(
     limit: int,
 ) -> HolderPage:
     """Active members holding ``permission`` through an unexpired assignment, by username."""
+    after = decode_cursor(cursor) if cursor is not None else None
     role_ids = [node.id for node in policy.roles.values() if node.closure.covers(permission)]
     if not role_ids:
         return HolderPage((), None)
@@ -73,8 +78,8 @@ def holders_page(
         .order_by(UserRecord.username_key)
         .limit(limit + 1)
     )
-    if cursor is not None:
-        holding = holding.where(UserRecord.username_key > decode_cursor(cursor))
+    if after is not None:
+        holding = holding.where(UserRecord.username_key > after)
     users = session.execute(holding).all()
     page, more = users[:limit], len(users) > limit
     roles: defaultdict[UUID, list[str]] = defaultdict(list)

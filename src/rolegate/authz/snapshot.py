@@ -19,6 +19,7 @@ from rolegate.errors import InvalidName
 from rolegate.names import grant_covers, parse_permission
 
 NEVER = math.inf  # a ``valid_until`` that never comes
+MAX_MATCHED = 4096  # pattern answers remembered per Grants object
 
 
 @lru_cache(maxsize=65_536)
@@ -37,6 +38,10 @@ class Grants:
 
     exact: frozenset[str]
     patterns: tuple[str, ...] = ()
+    # Pattern answers by permission. A Grants object is shared by every holder of the same
+    # roles and never changes, so each answer is computed once; the bound keeps a flood of
+    # distinct names from growing it without limit.
+    _matched: dict[str, bool] = field(default_factory=dict, repr=False)
 
     def covers(self, permission: str) -> bool:
         """Whether these grants allow ``permission`` (an invalid name is never covered)."""
@@ -46,9 +51,15 @@ class Grants:
 
     def pattern_covers(self, permission: str) -> bool:
         """Whether one of the patterns covers ``permission``."""
-        if not is_permission_name(permission):
-            return False
-        return any(grant_covers(pattern, permission) for pattern in self.patterns)
+        known = self._matched.get(permission)
+        if known is not None:
+            return known
+        found = is_permission_name(permission) and any(
+            grant_covers(pattern, permission) for pattern in self.patterns
+        )
+        if len(self._matched) < MAX_MATCHED:
+            self._matched[permission] = found
+        return found
 
     def matching(self, permission: str) -> list[str]:
         """The grants (exact name or patterns) that cover ``permission``."""
@@ -96,6 +107,7 @@ class TenantPolicy:
     roles: Mapping[str, RoleNode]
     revision: int
     _unions: dict[frozenset[str], Grants] = field(default_factory=dict, repr=False)
+    _reaches: dict[frozenset[str], frozenset[UUID]] = field(default_factory=dict, repr=False)
 
     def union(self, role_names: frozenset[str]) -> Grants:
         """The grants of holding all of ``role_names``; one shared object per combination."""
@@ -109,6 +121,16 @@ class TenantPolicy:
                 patterns = tuple(sorted({p for n in nodes for p in n.closure.patterns}))
                 found = Grants(exact, patterns) if exact or patterns else EMPTY_GRANTS
             self._unions[role_names] = found
+        return found
+
+    def reach(self, role_names: frozenset[str]) -> frozenset[UUID]:
+        """Ids of ``role_names`` and every role they inherit; one shared set per combination."""
+        found = self._reaches.get(role_names)
+        if found is None:
+            found = frozenset().union(
+                *(self.roles[name].reach for name in role_names if name in self.roles)
+            )
+            self._reaches[role_names] = found
         return found
 
 
@@ -170,9 +192,7 @@ class Snapshot:
         revision: int,
     ) -> Snapshot:
         """A member's snapshot, with grants as of ``now``."""
-        footprint = frozenset().union(
-            *(policy.roles[a.role].reach for a in assignments if a.role in policy.roles)
-        )
+        footprint = policy.reach(frozenset(a.role for a in assignments))
         base = cls(
             policy.tenant_id,
             user_id,
