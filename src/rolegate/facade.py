@@ -180,8 +180,11 @@ class Rolegate:
         try:
             if at_least is not None:
                 self._authz.wait_for(at_least)
-            grants = self._authz.snapshot(tenant, user).grants
-            return [grants.covers(permission) for permission in wanted]
+            snapshot = self._authz.snapshot(tenant, user)
+            exact, grants = snapshot.exact, snapshot.grants
+            if not snapshot.has_patterns:
+                return [permission in exact for permission in wanted]
+            return [p in exact or grants.pattern_covers(p) for p in wanted]
         except Exception:
             log.exception("check_many failed; denying (user=%r tenant=%r)", str(user), str(tenant))
             return [False] * len(wanted)
