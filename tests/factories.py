@@ -1,23 +1,35 @@
-"""Builders, helpers and doubles of the outside world (the clock); never of rolegate's own code."""
+"""Builders, helpers and doubles of the outside world (the clock, a slow database, another
+process); never of rolegate's own code."""
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Mapping
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from types import MappingProxyType
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
-from rolegate import Argon2Hasher, Rolegate
-from rolegate.authz.snapshot import AssignmentNode, RoleNode, Snapshot
+from rolegate import Argon2Hasher, HolderPage, Rolegate
+from rolegate.authz.snapshot import (
+    NEVER,
+    AssignmentNode,
+    RoleNode,
+    Snapshot,
+    TenantPolicy,
+    grants_of,
+)
 from rolegate.cli import app
 from rolegate.db.base import Base
 from rolegate.db.models import (
@@ -62,6 +74,60 @@ def build_documents_policy(rg: Rolegate, tenant: str = "acme") -> None:
     if not any(u.username == "alice" for u in rg.users.list()):
         rg.users.create("alice", email="alice@example.com")
     rg.assignments.assign(tenant, "alice", "editor")
+
+
+def build_readers(rg: Rolegate, clock: FakeClock, tenant: str = "acme") -> None:
+    """Who may read documents in ``tenant``, and who may not, for reverse lookups.
+
+    viewer grants ``documents:read``; editor inherits viewer and adds ``documents:write``;
+    reader holds ``*:read``. ann is a viewer, bob an editor, cat a reader and a viewer, eve a
+    viewer for another hour; dan (a viewer) is deactivated, fay's viewer assignment has
+    expired, gus is a member with no role, and hal is an editor in globex only.
+    """
+    rg.tenants.create(tenant)
+    rg.tenants.create("globex")
+    for slug in (tenant, "globex"):
+        rg.permissions.create(slug, "documents:read")
+        rg.permissions.create(slug, "documents:write")
+        rg.roles.create(slug, "viewer", permissions=["documents:read"])
+        rg.roles.create(slug, "editor", permissions=["documents:write"], inherits=["viewer"])
+    rg.roles.create(tenant, "reader", permissions=["*:read"])
+    for name in ("ann", "bob", "cat", "dan", "eve", "fay", "gus", "hal"):
+        rg.users.create(name)
+    rg.assignments.assign(tenant, "ann", "viewer")
+    rg.assignments.assign(tenant, "bob", "editor")
+    rg.assignments.assign(tenant, "cat", "reader")
+    rg.assignments.assign(tenant, "cat", "viewer")
+    rg.assignments.assign(tenant, "dan", "viewer")
+    rg.users.deactivate("dan")
+    rg.assignments.assign(tenant, "eve", "viewer", expires_at=clock.now + timedelta(hours=2))
+    rg.assignments.assign(tenant, "fay", "viewer", expires_at=clock.now + timedelta(minutes=30))
+    rg.memberships.add(tenant, "gus")
+    rg.assignments.assign("globex", "hal", "editor")
+    clock.advance(timedelta(hours=1))
+
+
+def all_holders(
+    rg: Rolegate, permission: str, *, tenant: str, limit: int, at_least: int | None = None
+) -> list[HolderPage]:
+    """Every page of ``who_can``, following ``next_cursor`` to the end (at most 100 pages)."""
+    pages = [rg.who_can(permission, tenant=tenant, limit=limit, at_least=at_least)]
+    while pages[-1].next_cursor is not None and len(pages) < 100:
+        cursor = pages[-1].next_cursor
+        pages.append(rg.who_can(permission, tenant=tenant, limit=limit, cursor=cursor))
+    assert pages[-1].next_cursor is None, "who_can never reached its last page"
+    return pages
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float) -> float | None:
+    """Poll ``predicate`` until it holds; the seconds that took, or None after ``timeout``."""
+    start = time.monotonic()
+    while True:
+        if predicate():
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            return None
+        time.sleep(0.005)
 
 
 @dataclass(frozen=True)
@@ -273,75 +339,194 @@ def repair_audit_store(rg: Rolegate) -> None:
             connection.exec_driver_sql(statement)
 
 
-# --- hand-built snapshots for the pure evaluator -------------------------------------------------
+# --- hand-built compiled structures for the pure evaluator --------------------------------------
+
+#: ``{role: (grants, parents)}``: a tenant's roles as plain data.
+RoleTable = Mapping[str, tuple[Iterable[str], Iterable[str]]]
+
+USER_ID = UUID("00000000-0000-0000-0000-0000000000a1")
 
 
-def snapshot(
-    roles: Mapping[str, tuple[Iterable[str], Iterable[str]]] | None = None,
+def role_id(name: str) -> UUID:
+    """The id :func:`policy_of` gives role ``name`` (stable, so tests can name it)."""
+    return uuid5(NAMESPACE_URL, f"rolegate-test:role:{name}")
+
+
+def policy_of(roles: RoleTable, *, slug: str = "acme", revision: int = 1) -> TenantPolicy:
+    """A compiled tenant policy built the simple way, without :mod:`rolegate.authz.compile`.
+
+    Each role's closure is the union of the grants of every role it reaches by repeated set
+    union of parents; parents that are not in ``roles`` are dropped, as a database would not
+    hold them.
+    """
+    grants = {name: frozenset(granted) for name, (granted, _) in roles.items()}
+    parents = {name: tuple(sorted(p for p in up if p in roles)) for name, (_, up) in roles.items()}
+    nodes = {}
+    for name in roles:
+        reached = {name}
+        while (grown := reached | {p for r in reached for p in parents[r]}) != reached:
+            reached = grown
+        nodes[name] = RoleNode(
+            role_id(name),
+            name,
+            grants_of(grants[name]),
+            parents[name],
+            grants_of(g for r in reached for g in grants[r]),
+            frozenset(role_id(r) for r in reached),
+        )
+    tenant_id = uuid5(NAMESPACE_URL, f"rolegate-test:tenant:{slug}")
+    return TenantPolicy(tenant_id, slug, MappingProxyType(nodes), revision)
+
+
+def snapshot_of(
+    policy: TenantPolicy,
     assignments: Mapping[str, datetime | None] | None = None,
     *,
-    is_active: bool = True,
-    is_member: bool = True,
+    now: datetime,
+    revision: int = 1,
 ) -> Snapshot:
-    """A snapshot of a known, active member: ``roles`` maps a name to (grants, parents)."""
-    nodes = {
-        name: RoleNode(name, frozenset(grants), tuple(parents))
-        for name, (grants, parents) in (roles or {}).items()
-    }
-    return Snapshot(
-        tenant_exists=True,
-        user_exists=True,
-        is_active=is_active,
-        is_member=is_member,
-        assignments=tuple(
-            AssignmentNode(role, expires) for role, expires in (assignments or {}).items()
-        ),
-        roles=MappingProxyType(nodes),
+    """An active member's snapshot at ``now``, holding ``assignments`` (role to expiry)."""
+    nodes = tuple(
+        AssignmentNode(role, NEVER if expires is None else expires.timestamp())
+        for role, expires in sorted((assignments or {}).items())
     )
+    return Snapshot.granted(policy, USER_ID, nodes, now=now.timestamp(), revision=revision)
+
+
+@dataclass(frozen=True)
+class RandomPolicy:
+    """A random role DAG, the assignments of one member, and a permission to check."""
+
+    roles: dict[str, tuple[set[str], list[str]]]
+    assignments: dict[str, datetime | None]
+    permission: str
+
+
+#: What random policies check: two- and three-segment names, UPPER_SNAKE, and one pattern
+#: (which is not a checkable name).
+CHECKED_NAMES = ("a:x", "a:y", "b:x", "b:c:x", "A_B", "a:*")
+GRANTABLE = ("a:x", "a:y", "b:x", "b:c:x", "A_B", "a:*", "*:x", "b:*", "*")
 
 
 @st.composite
-def random_policies(draw: st.DrawFn, *, now: datetime) -> tuple[Snapshot, str]:
-    """A snapshot with a random role DAG (a role inherits only lower-numbered roles), random
-    grants from a small pool of names and patterns, random assignments expired, expiring at
-    ``now`` or not, and a permission to check."""
-    permissions = ["a:x", "a:y", "b:x", "b:c:x", "A_B"]
-    grants = [*permissions, "a:*", "*:x", "b:*", "*"]
-    expiries = [None, now - timedelta(hours=1), now, now + timedelta(hours=1)]
-    roles: dict[str, tuple[Iterable[str], Iterable[str]]] = {}
-    for i in range(6):
-        granted = draw(st.sets(st.sampled_from(grants), max_size=2))
+def random_policies(draw: st.DrawFn, *, now: datetime) -> RandomPolicy:
+    """A random role DAG (a role inherits only lower-numbered roles), random grants of names and
+    patterns, assignments expired, expiring at ``now``, later or never, and a name to check."""
+    expiries = [None, now - timedelta(hours=1), now, now + timedelta(hours=1), now + timedelta(2)]
+    roles: dict[str, tuple[set[str], list[str]]] = {}
+    for i in range(draw(st.integers(1, 7))):
+        granted = draw(st.sets(st.sampled_from(GRANTABLE), max_size=3))
         parents = draw(st.sets(st.integers(0, i - 1), max_size=3)) if i else set()
         roles[f"r{i}"] = (granted, [f"r{p}" for p in sorted(parents)])
     held = draw(st.dictionaries(st.sampled_from(sorted(roles)), st.sampled_from(expiries)))
-    return snapshot(roles, held), draw(st.sampled_from(permissions))
+    return RandomPolicy(roles, held, draw(st.sampled_from(CHECKED_NAMES)))
 
 
-def reference_grants(snap: Snapshot, start: set[str], permission: str) -> bool:
-    """The decision rule stated plainly: the roles ``start`` reaches, by repeated set union,
-    hold a grant that covers ``permission``."""
-    closure = set(start)
-    while True:
-        grown = closure | {parent for role in closure for parent in snap.roles[role].inherits}
-        if grown == closure:
-            break
-        closure = grown
-    return any(reference_covers(g, permission) for r in closure for g in snap.roles[r].grants)
+# --- other processes and threads on the same database -------------------------------------------
+
+CheckRequest = tuple[str, str, str, int | None]  # user, permission, tenant, at_least
 
 
-def reference_covers(pattern: str, permission: str) -> bool:
-    """An independent statement of the grant rule, as a regular expression.
+def serve_checks(database_url: str, connection: Connection) -> None:
+    """Run in another process: its own Rolegate (watching for changes, real clock) answering
+    each :data:`CheckRequest` with ``check``, until sent None or the pipe closes."""
+    with Rolegate(database_url, hasher=FAST_HASHER) as rg:
+        connection.send("ready")
+        while True:
+            try:
+                request: CheckRequest | None = connection.recv()
+            except EOFError:  # the test process went away
+                return
+            if request is None:
+                return
+            user, permission, tenant, at_least = request
+            connection.send(rg.check(user, permission, tenant=tenant, at_least=at_least))
 
-    ``*`` alone matches anything; a trailing ``*`` segment matches one or more segments; any
-    other ``*`` segment matches exactly one; every other segment matches itself.
+
+class CheckProcess:
+    """The test's end of a :func:`serve_checks` process; every wait on it is bounded."""
+
+    def __init__(self, database_url: str, *, start_timeout: float = 60.0) -> None:
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter, as in production
+        self._connection, child_end = context.Pipe()
+        self._process = context.Process(
+            target=serve_checks, args=(database_url, child_end), daemon=True
+        )
+        self._process.start()
+        child_end.close()
+        try:
+            self._receive(start_timeout, "start")
+        except BaseException:
+            self.stop()
+            raise
+
+    def check(
+        self, user: str, permission: str, *, tenant: str, at_least: int | None = None
+    ) -> bool:
+        """The other process's ``check``."""
+        self._connection.send((user, permission, tenant, at_least))
+        answer = self._receive(10.0, "answer")
+        assert isinstance(answer, bool)
+        return answer
+
+    def _receive(self, timeout: float, what: str) -> object:
+        if not self._connection.poll(timeout):
+            raise AssertionError(f"the other process did not {what} within {timeout} s")
+        return self._connection.recv()
+
+    def stop(self) -> None:
+        """Ask the process to end; terminate, then kill, whatever does not."""
+        try:
+            self._connection.send(None)
+        except OSError:
+            pass  # already gone
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=5)
+        self._connection.close()
+        self._process.close()
+
+
+@contextmanager
+def stalled_query(engine: Engine, *, table: str, thread: threading.Thread | str) -> Iterator[Gate]:
+    """Make ``thread``'s (or the thread so named) first query naming ``table`` on ``engine``
+    wait at the database driver until the test opens the gate: a slow database, so a race
+    window is held open on purpose.
+
+    Only the outside world is slowed: the statement runs unchanged once released.
     """
-    if pattern == "*":
-        return True
-    segments = pattern.split(":")
-    parts = [re.escape(s) if s != "*" else "[^:]+" for s in segments]
-    if segments[-1] == "*":
-        parts[-1] = "[^:]+(?::[^:]+)*"
-    return re.fullmatch(":".join(parts), permission) is not None
+    gate = Gate()
+
+    def is_stalled(current: threading.Thread) -> bool:
+        return current.name == thread if isinstance(thread, str) else current is thread
+
+    def stall(
+        connection: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        if is_stalled(threading.current_thread()) and table in statement and not gate.reached:
+            gate.reached = True
+            gate.arrived.set()
+            gate.opened.wait(timeout=30)
+
+    event.listen(engine, "before_cursor_execute", stall)
+    try:
+        yield gate
+    finally:
+        gate.opened.set()
+        event.remove(engine, "before_cursor_execute", stall)
+
+
+@dataclass
+class Gate:
+    """Where :func:`stalled_query` holds its thread: ``arrived`` once stalled, until ``opened``."""
+
+    arrived: threading.Event = field(default_factory=threading.Event)
+    opened: threading.Event = field(default_factory=threading.Event)
+    reached: bool = False
 
 
 # --- the command line, run in-process on the database the environment names -------------------

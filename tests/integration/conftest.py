@@ -1,4 +1,5 @@
-"""Fixtures for the integration suite: stored policies, a broken audit store, an empty database."""
+"""Fixtures for the integration suite: stored policies, a broken audit store, an empty database,
+and more Rolegate instances on one database (as other processes would hold them)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from rolegate import Rolegate
+from rolegate import Rolegate, Settings
 from rolegate.db.engine import Database
 from tests.factories import (
     FAST_HASHER,
+    CheckProcess,
     FakeClock,
     break_audit_store,
     build_documents_policy,
@@ -87,3 +89,40 @@ def acme_roles(acme_permissions: Rolegate) -> Rolegate:
     rg.roles.create("acme", "editor", permissions=["documents:write"], inherits=["viewer"])
     rg.users.create("alice")
     return rg
+
+
+@pytest.fixture
+def unwatched(database_url: str, clock: FakeClock) -> Iterator[Rolegate]:
+    """A Rolegate without the change watcher: it learns of changes from its own commits (and
+    ``at_least``) only, so a test sees exactly what the commit path invalidated."""
+    settings = Settings(watch_changes=False)
+    with Rolegate(database_url, hasher=FAST_HASHER, clock=clock, settings=settings) as instance:
+        yield instance
+
+
+@pytest.fixture
+def peer(rg: Rolegate, database_url: str, clock: FakeClock) -> Iterator[Rolegate]:
+    """A second Rolegate on ``rg``'s database, without a watcher: it learns of ``rg``'s changes
+    only when asked ``at_least`` their revision."""
+    settings = Settings(watch_changes=False)
+    with Rolegate(database_url, hasher=FAST_HASHER, clock=clock, settings=settings) as instance:
+        yield instance
+
+
+@pytest.fixture
+def watching_peer(rg: Rolegate, database_url: str, clock: FakeClock) -> Iterator[Rolegate]:
+    """A second Rolegate on ``rg``'s database that watches for changes (LISTEN, or polling)."""
+    settings = Settings(watch_changes=True)
+    with Rolegate(database_url, hasher=FAST_HASHER, clock=clock, settings=settings) as instance:
+        yield instance
+
+
+@pytest.fixture
+def other_process(rg: Rolegate, database_url: str) -> Iterator[CheckProcess]:
+    """Another process with its own Rolegate on ``rg``'s database, answering checks on request;
+    always stopped (terminated if need be) after the test."""
+    process = CheckProcess(database_url)
+    try:
+        yield process
+    finally:
+        process.stop()

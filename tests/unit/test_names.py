@@ -22,7 +22,7 @@ from rolegate.names import (
     parse_username,
     username_key,
 )
-from tests.factories import reference_covers
+from tests.reference import covers as reference_covers
 
 # --- tenant slugs ------------------------------------------------------------------------------
 

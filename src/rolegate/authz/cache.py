@@ -21,7 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change, Scope
-from rolegate.authz.compile import compile_policy, compile_snapshot, read_revision
+from rolegate.authz.compile import (
+    PolicySource,
+    compile_policy,
+    compile_snapshot,
+    read_revision,
+)
 from rolegate.authz.holders import HolderPage, holders_page
 from rolegate.authz.snapshot import Snapshot, TenantPolicy, is_permission_name
 from rolegate.db.engine import Database
@@ -96,7 +101,11 @@ class Authorizer:
         generation = self._generation
         with self._db.reading() as session:
             snapshot = compile_snapshot(
-                session, user=_ref(key[1]), tenant=_ref(key[0]), now=now, policy_source=self._policy
+                session,
+                user=_ref(key[1]),
+                tenant=_ref(key[0]),
+                now=now,
+                policy_source=self._policy_source(generation),
             )
         with self._lock:
             if generation == self._generation:  # nothing was invalidated while compiling
@@ -128,22 +137,31 @@ class Authorizer:
         self, permission: str, *, tenant: Hashable, cursor: str | None, limit: int
     ) -> HolderPage:
         """One page of who holds ``permission`` in ``tenant`` (see :func:`holders_page`)."""
+        generation = self._generation
         with self._db.reading() as session:
             tenant_row = find_tenant(session, _ref(tenant))
             if tenant_row is None:
                 raise TenantNotFound(str(tenant))
             if not is_permission_name(permission):
                 return HolderPage((), None)  # an invalid name is held by nobody
-            policy = self._policy(session, tenant_row.id, tenant_row.slug, read_revision(session))
+            source = self._policy_source(generation)
+            policy = source(session, tenant_row.id, tenant_row.slug, read_revision(session))
             now = datetime.fromtimestamp(self._timer(), UTC)
             return holders_page(session, policy, permission, now=now, cursor=cursor, limit=limit)
 
-    def _policy(self, session: Session, tenant_id: UUID, slug: str, revision: int) -> TenantPolicy:
-        policy = self._policies.get(tenant_id)
-        if policy is None:
-            policy = compile_policy(session, tenant_id, slug, revision)
-            with self._lock:
-                self._policies.setdefault(tenant_id, policy)
+    def _policy_source(self, generation: int) -> PolicySource:
+        """Cached tenant policies, compiling a missing one; a policy whose compile overlapped an
+        invalidation (the generation moved) is used for that one answer but never cached."""
+
+        def policy(session: Session, tenant_id: UUID, slug: str, revision: int) -> TenantPolicy:
+            found = self._policies.get(tenant_id)
+            if found is None:
+                found = compile_policy(session, tenant_id, slug, revision)
+                with self._lock:
+                    if generation == self._generation:
+                        self._policies.setdefault(tenant_id, found)
+            return found
+
         return policy
 
     def _store(self, key: Key, snapshot: Snapshot) -> None:

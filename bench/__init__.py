@@ -1,0 +1,1 @@
+"""rolegate's authorization benchmark: ``make bench`` or ``python -m bench --help``."""

@@ -1,0 +1,272 @@
+"""The entry point: ``python -m bench`` runs every measurement at each size and reports.
+
+Per size, in this order (each step's place matters):
+
+1. generate the workload and bulk-load it into a fresh SQLite file and, when
+   ``ROLEGATE_BENCH_POSTGRES_URL`` is set, into that PostgreSQL database (schema wiped);
+2. SQLite, one ``Rolegate`` with the watcher off: tenant policies, first-ever cold checks,
+   filling the cache (memory, GC pauses), the hot path, the watcher's effect, ``who_can``,
+   cold checks after a change (late, since they change the policy), ready time (children);
+3. PostgreSQL: first-ever cold checks, ``who_can``, cold checks after a change, ready time;
+4. pycasbin, last, so its objects are not resident while rolegate's GC pauses are timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import inspect
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bench import casbin_peer
+from bench.backend import cold_after_change, cold_first, warm_policies, who_can
+from bench.hot import (
+    HotPath,
+    Residency,
+    WatcherEffect,
+    fill_cache,
+    measure_hot,
+    settled_bytes_per_entry,
+    watcher_effect,
+)
+from bench.loader import LoadReport, load
+from bench.measure import Spread, per_op
+from bench.ready import ready_time
+from bench.report import Report
+from bench.results import BackendRun, CasbinRun, SizeRun
+from bench.verify import same_answers
+from bench.workload import DEFAULT_SEED, Workload, WorkloadSpec, generate
+from rolegate import Rolegate, Settings
+from rolegate.db.engine import Database
+
+POSTGRES_ENV = "ROLEGATE_BENCH_POSTGRES_URL"
+RESULTS = Path(__file__).with_name("results")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line; the defaults are the issue's figures and ``make bench``'s run."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    size = parser.add_argument_group("workload")
+    size.add_argument("--users", type=int, nargs="+", default=[10_000, 100_000])
+    size.add_argument("--tenants", type=int, default=20)
+    size.add_argument(
+        "--queries", type=int, default=20_000, help="pre-generated checks, 50%% allowed"
+    )
+    size.add_argument("--spare", type=int, default=200, help="members timed for cold checks")
+    size.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    timing = parser.add_argument_group("timing")
+    timing.add_argument("--repeats", type=int, default=7, help="passes over the queries per figure")
+    timing.add_argument("--passes", type=int, default=5, help="passes for per-call percentiles")
+    timing.add_argument("--batch", type=int, default=2_000, help="check_many/explain/watcher calls")
+    timing.add_argument("--ready-runs", type=int, default=3)
+    timing.add_argument("--casbin-repeats", type=int, default=3)
+    parser.add_argument("--postgres-url", default=os.environ.get(POSTGRES_ENV) or None)
+    parser.add_argument("--no-casbin", action="store_true", help="skip the pycasbin comparison")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every size, print the table, write JSON and Markdown; 0 unless something failed."""
+    args = parse_args(argv)
+    notes = _notes(args)
+    load_before, commit = _load_average(), _commit()  # as the run starts, when rolegate loaded
+    runs = []
+    for users in args.users:
+        spec = WorkloadSpec(
+            tenants=args.tenants,
+            users=users,
+            queries=args.queries,
+            spare_users=args.spare,
+            seed=args.seed,
+        )
+        _say(f"{users:,} users: generating, loading and measuring")
+        runs.append(run_size(spec, args))
+    machine = _machine(args.postgres_url)
+    machine["rolegate"] += f" ({commit})"
+    machine["load average (1 min), start / end"] = f"{load_before} / {_load_average()}"
+    report = Report(machine, tuple(runs), tuple(notes))
+    report.print()
+    report.write_json(args.output)
+    args.output.with_suffix(".md").write_text(report.markdown())
+    _say(f"wrote {args.output} and {args.output.with_suffix('.md')}")
+    return 0
+
+
+def run_size(spec: WorkloadSpec, args: argparse.Namespace) -> SizeRun:
+    """Every measurement at one size (see the module docstring for the order)."""
+    started = time.perf_counter()
+    workload = generate(spec)
+    # Room for every member and then some: no eviction may turn a warm check into a compile.
+    settings = Settings(watch_changes=False, authz_cache_size=max(100_000, 2 * spec.users))
+    with tempfile.TemporaryDirectory(prefix="rolegate-bench-") as scratch:
+        sqlite_url = f"sqlite:///{scratch}/bench.db"
+        sqlite_load = load(workload, sqlite_url)
+        _say(f"  loaded {sqlite_load.rows:,} rows in {sqlite_load.seconds:.1f} s (SQLite)")
+        postgres_load = load(workload, args.postgres_url) if args.postgres_url else None
+        residency, settled, hot, watcher, sqlite = _on_sqlite(
+            workload, sqlite_url, settings, sqlite_load, args
+        )
+    postgresql = None
+    if args.postgres_url and postgres_load:
+        _say("  PostgreSQL: cold checks, who_can, ready time")
+        with Rolegate(args.postgres_url, settings=settings) as rg:
+            warm_policies(rg, workload)
+            first = cold_first(rg, workload)
+            postgresql = _database_bound(
+                rg, "PostgreSQL", postgres_load, workload, args.postgres_url, args, first
+            )
+    casbin = None if args.no_casbin or not casbin_peer.available() else _casbin(workload, args)
+    return SizeRun(
+        spec.users,
+        spec.tenants,
+        len(workload.queries),
+        hot,
+        residency,
+        settled,
+        watcher,
+        sqlite,
+        postgresql,
+        casbin,
+        time.perf_counter() - started,
+    )
+
+
+def _on_sqlite(
+    workload: Workload,
+    url: str,
+    settings: Settings,
+    loaded: LoadReport,
+    args: argparse.Namespace,
+) -> tuple[Residency, float, HotPath, WatcherEffect, BackendRun]:
+    """Everything measured in-process on SQLite: cold first, then warm, then database-bound."""
+    with Rolegate(url, settings=settings) as rg:
+        warm_policies(rg, workload)
+        first = cold_first(rg, workload)  # before filling the cache: these are first checks
+        _say("  filling the cache with every member")
+        residency = fill_cache(rg, workload, repeats=args.repeats)
+        _say("  timing warm checks")
+        hot = measure_hot(rg, workload, repeats=args.repeats, passes=args.passes, batch=args.batch)
+        settled = settled_bytes_per_entry(rg, residency)
+        watcher = watcher_effect(
+            lambda watch: Rolegate(
+                url, settings=settings.model_copy(update={"watch_changes": watch})
+            ),
+            [(q.user, q.permission, q.tenant) for q in workload.queries[: args.batch]],
+            repeats=args.repeats,
+        )
+        _say("  SQLite: who_can, cold checks after a change, ready time")
+        sqlite = _database_bound(rg, "SQLite", loaded, workload, url, args, first)
+        return residency, settled, hot, watcher, sqlite
+
+
+def _database_bound(
+    rg: Rolegate,
+    name: str,
+    loaded: LoadReport,
+    workload: Workload,
+    url: str,
+    args: argparse.Namespace,
+    first: Spread,
+) -> BackendRun:
+    """who_can, then cold checks after a change (they alter the policy), then ready time."""
+    listing = who_can(rg, workload, repeats=args.repeats)
+    after_change = cold_after_change(rg, workload)
+    ready = ready_time(url, workload.queries[0], runs=args.ready_runs)
+    return BackendRun(name, loaded.seconds, first, after_change, listing, ready)
+
+
+def _casbin(workload: Workload, args: argparse.Namespace) -> CasbinRun:
+    """Build and warm pycasbin, check every answer, then time it on the same queries."""
+    _say("  pycasbin: building, checking answers, timing")
+    gc.collect()  # rolegate's objects are gone: start casbin from a clean heap
+    peer = casbin_peer.CasbinPeer.build(workload)
+    same_answers("pycasbin", peer.check, workload.queries)
+    calls = [(q.user, q.permission, q.tenant) for q in workload.queries]
+    timing = per_op({"casbin": peer.check}, calls, repeats=args.casbin_repeats)["casbin"]
+    return CasbinRun(casbin_peer.version(), peer.rules, peer.build_seconds, timing)
+
+
+def _machine(postgres_url: str | None) -> dict[str, str]:
+    """What the figures were measured on."""
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo") if "model name" in line),
+        platform.processor() or "unknown",
+    )
+    machine = {
+        "cores (nproc)": str(os.cpu_count()),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "os": platform.platform(terse=True),
+        "rolegate": version("rolegate"),
+        "sqlalchemy": version("sqlalchemy"),
+        "sqlite": sqlite3.sqlite_version,
+    }
+    if postgres_url:
+        db = Database(postgres_url)
+        try:
+            with db.engine.connect() as connection:
+                machine["postgresql"] = str(connection.scalar(text("show server_version")))
+        finally:
+            db.dispose()
+    if casbin_peer.available():
+        machine["pycasbin"] = casbin_peer.version()
+    return machine
+
+
+def _notes(args: argparse.Namespace) -> list[str]:
+    notes = [
+        "hot-path figures use Settings(watch_changes=False); the 'watcher on / off' row "
+        "shows what the watcher thread changes",
+    ]
+    if not args.postgres_url:
+        notes.append(f"PostgreSQL rows skipped: {POSTGRES_ENV} is not set")
+        _say(notes[-1])
+    if args.no_casbin or not casbin_peer.available():
+        notes.append(
+            "pycasbin rows skipped: " + ("--no-casbin" if args.no_casbin else "not installed")
+        )
+        _say(notes[-1])
+    return notes
+
+
+def _commit() -> str:
+    """The commit of the rolegate being measured, marked when its tree has uncommitted changes:
+    a figure is only comparable with figures of the same code."""
+    root = Path(inspect.getfile(Rolegate)).resolve().parent
+
+    def git(*command: str) -> str:
+        done = subprocess.run(["git", *command], cwd=root, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "not in a git checkout"
+    return commit + (" + uncommitted changes" if git("status", "--porcelain", ".") else "")
+
+
+def _load_average() -> str:
+    """The 1-minute load average: above the core count, other work shared the machine."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
+def _lines(path: str) -> list[str]:
+    try:
+        with open(path) as found:
+            return found.readlines()
+    except OSError:
+        return []
+
+
+def _say(message: str) -> None:
+    """Progress on stderr, so stdout holds the table alone."""
+    print(message, file=sys.stderr, flush=True)

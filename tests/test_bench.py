@@ -1,0 +1,42 @@
+"""The benchmark, end to end on a tiny workload, so it cannot rot between runs of ``make bench``.
+
+SQLite only; pycasbin's rows run when it is installed (the ``bench`` extra) and are skipped
+otherwise. Timings are never asserted: this machine's figures live in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from bench import casbin_peer
+from bench.run import POSTGRES_ENV, main
+
+TINY = [
+    "--users", "50",
+    "--tenants", "2",
+    "--queries", "200",
+    "--spare", "10",
+    "--repeats", "1",
+    "--passes", "1",
+    "--batch", "20",
+    "--ready-runs", "1",
+    "--casbin-repeats", "1",
+]  # fmt: skip
+
+
+def test_benchmark_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(POSTGRES_ENV, raising=False)
+    output = tmp_path / "latest.json"
+
+    assert main([*TINY, "--output", str(output)]) == 0
+
+    report = json.loads(output.read_text())
+    (run,) = report["runs"]
+    assert run["users"] == 50 and run["queries"] == 200
+    assert run["postgresql"] is None
+    assert (run["casbin"] is not None) == casbin_peer.available()
+    labels = [row["label"] for row in report["table"]]
+    assert any(label.startswith("warm check, median") for label in labels)
+    assert output.with_suffix(".md").read_text().startswith("| figure |")
