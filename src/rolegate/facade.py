@@ -278,9 +278,8 @@ class Rolegate:
         self.db.dispose()
 
     def _on_commit(self, changes: Sequence[Change], revision: int) -> None:
-        # This process's own change: stale for not one more check. The revision itself is
-        # recorded by the log (catch_up), which also brings changes of other processes.
-        self._authz.apply(changes)
+        # This process's own change: stale for not one more check.
+        self._authz.apply_own(changes, revision)
 
     def __enter__(self) -> Rolegate:
         return self

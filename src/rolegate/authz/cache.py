@@ -65,6 +65,7 @@ class Authorizer:
         with db.reading() as session:  # nothing is compiled yet: start from the present
             self._revision = read_revision(session)  # every change up to it has been applied
         self._compiles = 0
+        self._own: set[int] = set()  # revisions committed here, applied ahead of the log
 
     @property
     def revision(self) -> int:
@@ -200,6 +201,16 @@ class Authorizer:
             if revision is not None and revision > self._revision:
                 self._revision = revision
 
+    def apply_own(self, changes: Sequence[Change], revision: int) -> None:
+        """Apply a change this process just committed, and remember it, so reading it back
+        from the change log does not drop what was compiled since (a second time)."""
+        with self._lock:
+            self.apply(changes)
+            if revision == self._revision + 1:
+                self._revision = revision  # nothing from other processes lies in between
+            elif revision > self._revision:
+                self._own.add(revision)
+
     def _invalidate(self, change: Change) -> None:
         if change.scope in (Scope.USER, Scope.TENANT):
             self._forget_all(self._unknown)  # a new name may now exist
@@ -250,9 +261,13 @@ class Authorizer:
                 )
                 .order_by(PolicyChangeRecord.id)
             ).all()
-        self.apply(
-            [Change(Scope(r.scope), r.tenant_id, r.subject_id) for r in rows], revision=current
-        )
+        with self._lock:
+            foreign = [r for r in rows if r.revision not in self._own]
+            self.apply(
+                [Change(Scope(r.scope), r.tenant_id, r.subject_id) for r in foreign],
+                revision=current,
+            )
+            self._own = {revision for revision in self._own if revision > current}
         return current
 
     def wait_for(self, revision: int) -> None:
