@@ -178,8 +178,7 @@ class Rolegate:
         """One answer per permission, in order, for one user; any failure denies them all."""
         wanted = list(permissions)
         try:
-            if at_least is not None:
-                self._authz.wait_for(at_least)
+            self._authz.wait_for(at_least)
             snapshot = self._authz.snapshot(tenant, user)
             exact, grants = snapshot.exact, snapshot.grants
             if not snapshot.has_patterns:
@@ -220,8 +219,7 @@ class Rolegate:
         ``error``, never raised and never an allow (ARCHITECTURE invariant 3).
         """
         try:
-            if at_least is not None:
-                self._authz.wait_for(at_least)
+            self._authz.wait_for(at_least)
             snapshot = self._authz.snapshot(tenant, user)
             return decide(snapshot, permission, now=self._timer())
         except Exception:
@@ -237,16 +235,14 @@ class Rolegate:
         self, user: Ref, *, tenant: Ref = DEFAULT_TENANT_SLUG, at_least: int | None = None
     ) -> tuple[str, ...]:
         """Every permission and wildcard pattern ``user`` holds in ``tenant`` now, sorted."""
-        if at_least is not None:
-            self._authz.wait_for(at_least)
+        self._authz.wait_for(at_least)
         return effective_permissions(self._authz.snapshot(tenant, user), now=self._timer())
 
     def roles_of(
         self, user: Ref, *, tenant: Ref = DEFAULT_TENANT_SLUG, at_least: int | None = None
     ) -> list[HeldRole]:
         """Every role ``user`` holds in ``tenant`` now, assigned or inherited, with expiry."""
-        if at_least is not None:
-            self._authz.wait_for(at_least)
+        self._authz.wait_for(at_least)
         return held_roles(self._authz.snapshot(tenant, user), now=self._timer())
 
     def who_can(
@@ -264,8 +260,7 @@ class Rolegate:
         """
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
-        if at_least is not None:
-            self._authz.wait_for(at_least)
+        self._authz.wait_for(at_least)
         return self._authz.holders(permission, tenant=tenant, cursor=cursor, limit=limit)
 
     def upgrade(self) -> None:

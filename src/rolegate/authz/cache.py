@@ -231,16 +231,6 @@ class Authorizer:
         for key in list(keys):
             self._forget(key)
 
-    def clear(self) -> None:
-        """Drop every compiled structure."""
-        with self._lock:
-            self._generation += 1
-            self._entries.clear()
-            self._policies.clear()
-            for index in (self._by_user, self._by_tenant, self._by_role):
-                index.clear()
-            self._unknown.clear()
-
     def catch_up(self) -> int:
         """Apply every change committed since :attr:`revision` (from any process); return the
         revision now applied."""
@@ -270,9 +260,10 @@ class Authorizer:
             self._own = {revision for revision in self._own if revision > current}
         return current
 
-    def wait_for(self, revision: int) -> None:
-        """Return once every change up to ``revision`` has been applied (reading them now)."""
-        if revision > self._revision:
+    def wait_for(self, revision: int | None) -> None:
+        """Return once every change up to ``revision`` has been applied (reading them now);
+        ``None`` asks for no particular revision."""
+        if revision is not None and revision > self._revision:
             self.catch_up()
 
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from rolegate.authz.decision import Reason
 from rolegate.authz.snapshot import (
+    EMPTY_GRANTS,
     NEVER,
     AssignmentNode,
-    Grants,
     RoleNode,
     Snapshot,
     TenantPolicy,
@@ -96,7 +96,7 @@ def _compile_role(
         names[role_id],
         own,
         tuple(sorted(a.name for a in ancestors)),
-        closure if closure.names else Grants(frozenset()),
+        closure if closure.names else EMPTY_GRANTS,
         reach,
     )
     nodes[role_id] = node
