@@ -7,16 +7,31 @@
     rg.check("alice", "documents:read", tenant="acme")
 """
 
-from rolegate.authn.passwords import Argon2Hasher, PasswordHasher
+from rolegate.authn.passwords import Argon2Hasher, PasswordHasher, PasswordPolicy
 from rolegate.authz.cache import CacheStats
 from rolegate.authz.decision import Chain, Decision, Reason
 from rolegate.authz.evaluate import HeldRole
 from rolegate.authz.holders import Holder, HolderPage
 from rolegate.config import Settings
-from rolegate.entities import Assignment, Membership, Permission, Resource, Role, Tenant, User
+from rolegate.entities import (
+    Assignment,
+    Lockout,
+    LoginAttempt,
+    Membership,
+    Permission,
+    Principal,
+    Resource,
+    Role,
+    Session,
+    SigningKey,
+    Tenant,
+    TokenPair,
+    User,
+)
 from rolegate.errors import (
     AlreadyExists,
     AssignmentNotFound,
+    AuthenticationFailed,
     ConcurrentChange,
     Conflict,
     GrantExists,
@@ -24,21 +39,27 @@ from rolegate.errors import (
     InheritanceCycle,
     InheritanceExists,
     InheritanceNotFound,
+    InvalidConfiguration,
+    InvalidCredentials,
     InvalidExpiry,
     InvalidInput,
     InvalidName,
     InvalidPassword,
+    InvalidToken,
     MembershipExists,
     MembershipNotFound,
     NotFound,
+    PasswordChangeRequired,
     PermissionExists,
     PermissionNotFound,
+    RefreshTokenReused,
     ResourceExists,
     ResourceNotFound,
     RoleExists,
     RolegateError,
     RoleNotFound,
     SchemaNotCurrent,
+    SessionNotFound,
     StorageError,
     TenantExists,
     TenantNotFound,
@@ -47,7 +68,7 @@ from rolegate.errors import (
     UserNotFound,
 )
 from rolegate.facade import Rolegate
-from rolegate.types import PermissionId, ResourceId, RoleId, TenantId, UserId
+from rolegate.types import PermissionId, ResourceId, RoleId, SessionId, TenantId, UserId
 
 __version__ = "0.1.0"
 
@@ -56,6 +77,7 @@ __all__ = [
     "Argon2Hasher",
     "Assignment",
     "AssignmentNotFound",
+    "AuthenticationFailed",
     "CacheStats",
     "Chain",
     "ConcurrentChange",
@@ -69,20 +91,29 @@ __all__ = [
     "InheritanceCycle",
     "InheritanceExists",
     "InheritanceNotFound",
+    "InvalidConfiguration",
+    "InvalidCredentials",
     "InvalidExpiry",
     "InvalidInput",
     "InvalidName",
     "InvalidPassword",
+    "InvalidToken",
+    "Lockout",
+    "LoginAttempt",
     "Membership",
     "MembershipExists",
     "MembershipNotFound",
     "NotFound",
+    "PasswordChangeRequired",
     "PasswordHasher",
+    "PasswordPolicy",
     "Permission",
     "PermissionExists",
     "PermissionId",
     "PermissionNotFound",
+    "Principal",
     "Reason",
+    "RefreshTokenReused",
     "Resource",
     "ResourceExists",
     "ResourceId",
@@ -94,13 +125,18 @@ __all__ = [
     "Rolegate",
     "RolegateError",
     "SchemaNotCurrent",
+    "Session",
+    "SessionId",
+    "SessionNotFound",
     "Settings",
+    "SigningKey",
     "StorageError",
     "Tenant",
     "TenantExists",
     "TenantId",
     "TenantNotFound",
     "TenantProtected",
+    "TokenPair",
     "User",
     "UserExists",
     "UserId",

@@ -6,8 +6,9 @@ Only the facade and the edges read settings; engines and services take plain val
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///rolegate.db"
@@ -41,3 +42,65 @@ class Settings(BaseSettings):
     watch_interval: timedelta = Field(
         timedelta(milliseconds=50), description="SQLite: how often to look for other writers"
     )
+
+    # Tokens and sessions (SECURITY.md states every default and why).
+    access_token_ttl: timedelta = Field(
+        timedelta(minutes=10),
+        ge=timedelta(minutes=1),
+        le=timedelta(hours=1),
+        description="lifetime of an access token (JWT)",
+    )
+    session_idle_timeout: timedelta = Field(
+        timedelta(minutes=30), description="a session not refreshed for this long ends"
+    )
+    session_lifetime: timedelta = Field(
+        timedelta(hours=12), description="a session ends this long after login, used or not"
+    )
+    token_issuer: str = Field("rolegate", min_length=1, description="the `iss` claim")
+    token_audience: str = Field("rolegate", min_length=1, description="the `aud` claim")
+    token_algorithm: Literal["ES256", "EdDSA", "RS256", "HS256"] = Field(
+        "ES256", description="signs new access tokens"
+    )
+    token_secret: SecretStr | None = Field(
+        None, description="HS256 only: a secret of at least 32 random bytes"
+    )
+    token_leeway: timedelta = Field(
+        timedelta(seconds=10),
+        ge=timedelta(0),
+        le=timedelta(seconds=30),
+        description="clock skew tolerated on exp and nbf",
+    )
+    token_permission_claims: bool = Field(
+        False, description="add `roles` and `permissions` claims to access tokens"
+    )
+    token_claims_limit: int = Field(
+        200, ge=1, le=2000, description="most roles plus permissions put into a token"
+    )
+    token_cache_size: int = Field(
+        100_000, ge=1, description="verified access tokens remembered until they expire"
+    )
+    key_encryption_key: SecretStr | None = Field(
+        None, description="encrypts the private parts of signing keys stored in the database"
+    )
+    # Brute-force protection; Keycloak's defaults (failure factor 30, wait increment 60 s,
+    # max wait 15 min, failure reset 12 h) and NIST SP 800-63B-4's 100 consecutive failures.
+    lockout_failures: int = Field(30, ge=1, description="account failures before lockouts")
+    lockout_ip_failures: int = Field(100, ge=1, description="client failures before lockouts")
+    lockout_wait_increment: timedelta = Field(timedelta(seconds=60), gt=timedelta(0))
+    lockout_max_wait: timedelta = Field(timedelta(minutes=15), gt=timedelta(0))
+    lockout_reset: timedelta = Field(timedelta(hours=12), gt=timedelta(0))
+    lockout_hard_limit: int = Field(
+        100, ge=1, le=100, description="consecutive account failures that lock until unlocked"
+    )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if self.session_idle_timeout < self.access_token_ttl:
+            raise ValueError("session_idle_timeout must be at least access_token_ttl")
+        if self.session_lifetime < self.session_idle_timeout:
+            raise ValueError("session_lifetime must be at least session_idle_timeout")
+        if self.token_algorithm == "HS256":
+            secret = self.token_secret.get_secret_value() if self.token_secret else ""
+            if len(secret.encode()) < 32:
+                raise ValueError("token_algorithm HS256 needs token_secret of 32+ random bytes")
+        return self

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rolegate.types import PermissionId, ResourceId, RoleId, TenantId, UserId
+from rolegate.types import PermissionId, ResourceId, RoleId, SessionId, TenantId, UserId
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,7 @@ class User:
     updated_at: datetime
     last_login_at: datetime | None
     preferences: dict[str, Any] = field(default_factory=dict)
+    must_change_password: bool = False
     revision: int = field(default=0, compare=False)
 
 
@@ -117,3 +118,95 @@ class Assignment:
     def is_expired(self, now: datetime) -> bool:
         """Whether the assignment no longer counts at ``now``."""
         return self.expires_at is not None and self.expires_at <= now
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A login session: where it started, where it was last used, and whether it still lives.
+
+    ``is_active`` was true when the value was read: not revoked, within its absolute lifetime
+    (``expires_at``) and refreshed recently enough (``idle_expires_at``).
+    """
+
+    id: SessionId
+    user_id: UserId
+    tenant_id: TenantId
+    tenant: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    idle_expires_at: datetime
+    created_ip: str | None
+    created_user_agent: str
+    last_ip: str | None
+    last_user_agent: str
+    device: str
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    is_active: bool
+    revision: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a verified access token speaks for: the user, in one tenant, in one session."""
+
+    user_id: UserId
+    tenant_id: TenantId
+    session_id: SessionId
+    expires_at: datetime
+    token_id: str  # the ``jti`` claim
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    """What login and refresh return. The tokens are secrets: they never appear in ``repr``."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    access_expires_at: datetime
+    expires_in: int  # seconds, as OAuth 2.0 token responses say it (RFC 6749 §5.1)
+    session: Session
+    token_type: str = "Bearer"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """One login attempt from the login history; ``reason`` is internal, for administrators."""
+
+    id: str
+    occurred_at: datetime
+    username: str
+    user_id: UserId | None
+    tenant: str
+    tenant_id: TenantId | None
+    succeeded: bool
+    reason: str
+    ip: str | None
+    user_agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A token signing key as listed: never its private part."""
+
+    kid: str
+    algorithm: str
+    created_at: datetime
+    retired_at: datetime | None
+    verify_until: datetime | None
+    is_signing: bool  # the key new tokens are signed with
+    public_jwk: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    """The brute-force state of an account in a tenant, or of a client address."""
+
+    key: str
+    failures: int
+    consecutive: int
+    last_failure_at: datetime | None
+    locked_until: datetime | None
+    hard_locked: bool
+    is_locked: bool

@@ -6,12 +6,16 @@
     ├── NotFound
     │   ├── TenantNotFound · UserNotFound · RoleNotFound · PermissionNotFound
     │   └── ResourceNotFound · MembershipNotFound · GrantNotFound
-    │       · InheritanceNotFound · AssignmentNotFound
+    │       · InheritanceNotFound · AssignmentNotFound · SessionNotFound
     ├── AlreadyExists
     │   ├── TenantExists · UserExists · RoleExists · PermissionExists · ResourceExists
     │   └── MembershipExists · GrantExists · InheritanceExists
     ├── InvalidInput (also a ValueError)
-    │   ├── InvalidName · InvalidPassword · InvalidExpiry
+    │   ├── InvalidName · InvalidPassword · InvalidExpiry · InvalidConfiguration
+    ├── AuthenticationFailed
+    │   ├── InvalidCredentials · PasswordChangeRequired
+    │   └── InvalidToken
+    │       └── RefreshTokenReused
     ├── Conflict
     │   ├── InheritanceCycle · TenantProtected · ConcurrentChange
     └── StorageError
@@ -87,6 +91,11 @@ class InheritanceNotFound(NotFound):
 class AssignmentNotFound(NotFound):
     code = "assignment_not_found"
     entity = "assignment"
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    entity = "session"
 
 
 class AlreadyExists(RolegateError):
@@ -167,15 +176,75 @@ class InvalidName(InvalidInput):
 
 
 class InvalidPassword(InvalidInput):
-    """A password breaks the password policy; the message says which rule (never the password)."""
+    """A password breaks the password policy; the message and ``rule`` say which rule
+    (``too_short``, ``too_long``, ``not_text``, ``common``, ``contains_username``,
+    ``contains_email``, ``contains_tenant``), never the password."""
 
     code = "invalid_password"
+
+    def __init__(self, message: str, *, rule: str = "policy") -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+class InvalidConfiguration(InvalidInput):
+    """A setting or stored key cannot be used as configured; the message names the setting."""
+
+    code = "invalid_configuration"
 
 
 class InvalidExpiry(InvalidInput):
     """An expiry is in the past or has no time zone."""
 
     code = "invalid_expiry"
+
+
+class AuthenticationFailed(RolegateError):
+    """Credentials or a token were not accepted; ``reason`` is for logs, never for the caller."""
+
+    code: ClassVar[str] = "authentication_failed"
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class InvalidCredentials(AuthenticationFailed):
+    """Login failed. One error for an unknown user, a wrong password, an inactive or locked
+    account and a missing membership, so the answer does not reveal which (OWASP ASVS 6.3)."""
+
+    code = "invalid_credentials"
+
+    def __init__(self, *, reason: str = "") -> None:
+        super().__init__("invalid username or password", reason=reason)
+
+
+class PasswordChangeRequired(AuthenticationFailed):
+    """The password was right but must be changed first: log in again with ``new_password``."""
+
+    code = "password_change_required"
+
+    def __init__(self) -> None:
+        super().__init__("the password must be changed before logging in", reason="must_change")
+
+
+class InvalidToken(AuthenticationFailed):
+    """An access or refresh token is malformed, forged, expired, or its session has ended."""
+
+    code = "invalid_token"
+
+    def __init__(self, *, reason: str = "") -> None:
+        super().__init__("invalid or expired token", reason=reason)
+
+
+class RefreshTokenReused(InvalidToken):
+    """A refresh token was presented again after rotation: its whole session is now revoked
+    (RFC 9700 §4.14.2)."""
+
+    code = "refresh_token_reused"
+
+    def __init__(self) -> None:
+        super().__init__(reason="refresh_token_reused")
 
 
 class Conflict(RolegateError):

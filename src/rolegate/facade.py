@@ -11,7 +11,10 @@ from types import TracebackType
 from uuid import UUID
 
 from rolegate.audit.recorder import AuditRecorder
-from rolegate.authn.passwords import Argon2Hasher, PasswordHasher
+from rolegate.authn.keys import ASYMMETRIC, SYMMETRIC, KeyRing
+from rolegate.authn.passwords import Argon2Hasher, PasswordHasher, PasswordPolicy
+from rolegate.authn.throttle import ThrottlePolicy
+from rolegate.authn.tokens import TokenRules
 from rolegate.authz.cache import Authorizer, CacheStats
 from rolegate.authz.changes import Change
 from rolegate.authz.decision import Decision, Reason
@@ -24,7 +27,10 @@ from rolegate.db.migrate import ensure_current, upgrade
 from rolegate.db.models import DEFAULT_TENANT_SLUG
 from rolegate.errors import InvalidInput
 from rolegate.services._context import SYSTEM_ACTOR, ServiceContext
+from rolegate.services._login import CheckPolicy, PasswordCheck
 from rolegate.services.assignments import AssignmentService
+from rolegate.services.auth import AuthPolicy, AuthService
+from rolegate.services.keys import KeyService
 from rolegate.services.memberships import MembershipService
 from rolegate.services.permissions import PermissionService
 from rolegate.services.resources import ResourceService
@@ -85,28 +91,44 @@ class Rolegate:
             raise
         self._timer = _timer_of(clock)
         self._authz = Authorizer(
-            self.db, timer=self._timer, capacity=self.settings.authz_cache_size
+            self.db,
+            timer=self._timer,
+            capacity=self.settings.authz_cache_size,
+            on_changes=self._changes_applied,
         )
         self._snapshots = self._authz.snapshots
         self._watcher = ChangeWatcher(
             self.db, self._authz.catch_up, interval=self.settings.watch_interval.total_seconds()
         )
-        if self.settings.watch_changes:
-            self._watcher.start()
         ctx = ServiceContext(
             self.db, AuditRecorder(), self._clock, actor, on_commit=self._on_commit
         )
         self.tenants = TenantService(ctx)
-        self.users = UserService(
-            ctx,
-            hasher or self._default_hasher(),
-            password_min_length=self.settings.password_min_length,
-        )
+        hasher = hasher or self._default_hasher()
+        passwords = PasswordPolicy(min_length=self.settings.password_min_length)
+        self.users = UserService(ctx, hasher, passwords)
         self.memberships = MembershipService(ctx)
         self.resources = ResourceService(ctx)
         self.permissions = PermissionService(ctx)
         self.roles = RoleService(ctx)
         self.assignments = AssignmentService(ctx)
+        self.keys = KeyService(
+            ctx,
+            _key_ring(self.settings),
+            token_ttl=self.settings.access_token_ttl,
+            leeway=self.settings.token_leeway,
+        )
+        policy = _auth_policy(self.settings, passwords)
+        self.auth = AuthService(
+            ctx,
+            PasswordCheck(ctx, hasher, policy.check),
+            self.keys,
+            policy,
+            timer=self._timer,
+            claims=self._claims,
+        )
+        if self.settings.watch_changes:
+            self._watcher.start()
 
     @property
     def revision(self) -> int:
@@ -276,6 +298,16 @@ class Rolegate:
         # This process's own change: stale for not one more check.
         self._authz.apply_own(changes, revision)
 
+    def _changes_applied(self, changes: Sequence[Change]) -> None:
+        # Sessions and keys follow the same change log as compiled policies.
+        self.auth.apply(changes)
+
+    def _claims(self, user_id: UUID, tenant_id: UUID) -> tuple[list[str], list[str]]:
+        snapshot = self._authz.snapshot(tenant_id, user_id)
+        now = self._timer()
+        roles = sorted({held.name for held in held_roles(snapshot, now=now)})
+        return roles, list(effective_permissions(snapshot, now=now))
+
     def __enter__(self) -> Rolegate:
         return self
 
@@ -293,3 +325,48 @@ class Rolegate:
             time_cost=self.settings.argon2_time_cost,
             parallelism=self.settings.argon2_parallelism,
         )
+
+
+def _key_ring(settings: Settings) -> KeyRing:
+    secret = settings.token_secret.get_secret_value().encode() if settings.token_secret else None
+    passphrase = settings.key_encryption_key
+    return KeyRing(
+        settings.token_algorithm,
+        secret=secret,
+        passphrase=passphrase.get_secret_value().encode() if passphrase else None,
+    )
+
+
+def _auth_policy(settings: Settings, passwords: PasswordPolicy) -> AuthPolicy:
+    def throttle(max_failures: int, hard_limit: int | None) -> ThrottlePolicy:
+        return ThrottlePolicy(
+            max_failures=max_failures,
+            wait_increment=settings.lockout_wait_increment,
+            max_wait=settings.lockout_max_wait,
+            reset_after=settings.lockout_reset,
+            hard_limit=hard_limit,
+        )
+
+    # HS256 verifies only when it is the configured algorithm: a public key must never be
+    # usable as an HMAC secret (RFC 8725 §2.1).
+    algorithms = {SYMMETRIC} if settings.token_algorithm == SYMMETRIC else set(ASYMMETRIC)
+    return AuthPolicy(
+        rules=TokenRules(
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            algorithms=frozenset(algorithms),
+            leeway=settings.token_leeway.total_seconds(),
+        ),
+        access_ttl=settings.access_token_ttl,
+        idle_timeout=settings.session_idle_timeout,
+        lifetime=settings.session_lifetime,
+        check=CheckPolicy(
+            passwords=passwords,
+            account=throttle(settings.lockout_failures, settings.lockout_hard_limit),
+            # No hard lock for an address: it would let anyone behind one NAT lock out the rest.
+            client=throttle(settings.lockout_ip_failures, None),
+        ),
+        permission_claims=settings.token_permission_claims,
+        claims_limit=settings.token_claims_limit,
+        token_cache_size=settings.token_cache_size,
+    )

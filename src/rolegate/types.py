@@ -12,6 +12,7 @@ UserId = NewType("UserId", UUID)
 RoleId = NewType("RoleId", UUID)
 PermissionId = NewType("PermissionId", UUID)
 ResourceId = NewType("ResourceId", UUID)
+SessionId = NewType("SessionId", UUID)
 
 #: A returns-now callable; injected so tests can move time without sleeping.
 Clock = Callable[[], datetime]
@@ -26,6 +27,7 @@ __all__ = [
     "PermissionId",
     "ResourceId",
     "RoleId",
+    "SessionId",
     "TenantId",
     "UserId",
 ]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 from typing import Final, Protocol
 
 from argon2 import PasswordHasher as _Argon2
@@ -58,13 +62,64 @@ def normalise_password(password: str, *, min_length: int) -> str:
 
     NIST SP 800-63B-4: normalise, never truncate, never case-fold, no composition rules.
     """
+    normal = bounded_password(password)
+    if len(normal) < min_length:
+        raise InvalidPassword(f"password shorter than {min_length} characters", rule="too_short")
+    return normal
+
+
+def bounded_password(password: str) -> str:
+    """The NFKC form of ``password``, refused before any hashing when it is not text or longer
+    than :data:`MAX_PASSWORD_BYTES` (so a megabyte password costs nothing)."""
+    if len(password) > MAX_PASSWORD_BYTES:  # never normalise a huge string either
+        raise InvalidPassword(f"password longer than {MAX_PASSWORD_BYTES} bytes", rule="too_long")
     normal = unicodedata.normalize("NFKC", password)
     try:
         size = len(normal.encode())
     except UnicodeEncodeError:  # a lone surrogate, as JSON "\ud800" or a mis-decoded argv gives
-        raise InvalidPassword("password is not valid Unicode text") from None
+        raise InvalidPassword("password is not valid Unicode text", rule="not_text") from None
     if size > MAX_PASSWORD_BYTES:
-        raise InvalidPassword(f"password longer than {MAX_PASSWORD_BYTES} bytes")
-    if len(normal) < min_length:
-        raise InvalidPassword(f"password shorter than {min_length} characters")
+        raise InvalidPassword(f"password longer than {MAX_PASSWORD_BYTES} bytes", rule="too_long")
     return normal
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The bundled list of the 30,000 most common passwords, NFKC-normalised and case-folded."""
+    packed = files("rolegate.authn").joinpath("data/common-passwords.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(packed).decode().split("\n")) - {""}
+
+
+#: Shorter identifying words are not searched for in passwords: "al" would refuse "metal".
+MIN_CONTEXT_WORD: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordPolicy:
+    """NIST SP 800-63B-4 §3.1.1.2: a minimum length, a blocklist of common passwords and of
+    words from the account's context, and no composition rules."""
+
+    min_length: int = 12
+
+    def check(
+        self,
+        password: str,
+        *,
+        username: str = "",
+        email: str | None = None,
+        tenant_slugs: tuple[str, ...] = (),
+    ) -> str:
+        """Return the normalised password, or raise :class:`InvalidPassword` naming the rule."""
+        normal = normalise_password(password, min_length=self.min_length)
+        folded = normal.casefold()  # comparisons only; the password itself is never case-folded
+        if folded in common_passwords():
+            raise InvalidPassword("password is one of the most common passwords", rule="common")
+        context = [("username", username, "contains_username")]
+        if email:
+            context.append(("email address", email.rpartition("@")[0], "contains_email"))
+        context += [("tenant name", slug, "contains_tenant") for slug in tenant_slugs]
+        for label, word, rule in context:
+            key = unicodedata.normalize("NFKC", word).casefold()
+            if len(key) >= MIN_CONTEXT_WORD and key in folded:
+                raise InvalidPassword(f"password contains the {label}", rule=rule)
+        return normal

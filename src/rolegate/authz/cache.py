@@ -51,9 +51,17 @@ class Authorizer:
     """Answers checks from compiled snapshots; compiles on a miss, invalidates on change."""
 
     def __init__(
-        self, db: Database, *, timer: Callable[[], float], capacity: int = 100_000
+        self,
+        db: Database,
+        *,
+        timer: Callable[[], float],
+        capacity: int = 100_000,
+        on_changes: Callable[[Sequence[Change]], None] | None = None,
     ) -> None:
         self._db, self._timer, self._capacity = db, timer, capacity
+        # Told of every change applied, so caches outside authorization (sessions, keys)
+        # follow the same log.
+        self._on_changes = on_changes
         self._entries: dict[Key, Snapshot] = {}
         self._policies: dict[UUID, TenantPolicy] = {}
         self._by_user: defaultdict[UUID, set[Key]] = defaultdict(set)
@@ -198,6 +206,8 @@ class Authorizer:
             self._generation += 1
             for change in changes:
                 self._invalidate(change)
+            if self._on_changes is not None and changes:
+                self._on_changes(changes)
             if revision is not None and revision > self._revision:
                 self._revision = revision
 

@@ -14,6 +14,8 @@ class Scope(StrEnum):
     ROLE = "role"  # one role: its grants, parents, name; holders of it and of its heirs
     MEMBER = "member"  # one user in one tenant: membership and assignments
     USER = "user"  # one user everywhere: created, renamed, (de)activated, deleted
+    SESSION = "session"  # one login session ended: tokens of it stop verifying
+    KEYS = "keys"  # the token signing keys changed: reload them
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +24,7 @@ class Change:
 
     scope: Scope
     tenant_id: UUID | None = None
-    subject_id: UUID | None = None  # the role for ROLE, the user for MEMBER and USER
+    subject_id: UUID | None = None  # the role, the user (MEMBER, USER) or the session
 
     @classmethod
     def tenant(cls, tenant_id: UUID) -> Change:
@@ -43,3 +45,13 @@ class Change:
     def user(cls, user_id: UUID) -> Change:
         """``user_id`` changed in a way that matters in every tenant."""
         return cls(Scope.USER, None, user_id)
+
+    @classmethod
+    def session(cls, tenant_id: UUID, session_id: UUID) -> Change:
+        """Session ``session_id`` ended (revoked, or deleted with its user or tenant)."""
+        return cls(Scope.SESSION, tenant_id, session_id)
+
+    @classmethod
+    def keys(cls) -> Change:
+        """A signing key was added or retired."""
+        return cls(Scope.KEYS)

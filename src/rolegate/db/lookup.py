@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from rolegate.db.models import PermissionRecord, RoleRecord, TenantRecord, UserRecord
-from rolegate.names import username_key
+from rolegate.names import email_key, username_key
 
 Ref = str | UUID
 Record = TypeVar("Record", TenantRecord, UserRecord, RoleRecord, PermissionRecord)
@@ -58,6 +58,21 @@ def find_user(session: Session, ref: Ref) -> UserRecord | None:
     """The user with this username (case-insensitive) or id."""
     by_name = UserRecord.username_key == username_key(ref) if isinstance(ref, str) else None
     return _find(session, UserRecord, ref, by_name)
+
+
+def find_login(session: Session, name: str) -> UserRecord | None:
+    """The user who logs in as ``name``: a username first, else an email address (never an id,
+    which would let a login probe user ids)."""
+    if "\x00" in name:
+        return None
+    by_username = session.scalars(
+        select(UserRecord).where(UserRecord.username_key == username_key(name))
+    ).first()
+    if by_username is not None or "@" not in name:
+        return by_username
+    return session.scalars(
+        select(UserRecord).where(UserRecord.email_key == email_key(name))
+    ).first()
 
 
 def find_role(session: Session, tenant_id: UUID, ref: Ref) -> RoleRecord | None:

@@ -12,6 +12,7 @@ from rolegate.db.lookup import Ref
 from rolegate.db.models import (
     MembershipRecord,
     RoleRecord,
+    SessionRecord,
     TenantRecord,
     UserRecord,
     UserRoleRecord,
@@ -19,6 +20,7 @@ from rolegate.db.models import (
 from rolegate.entities import Membership
 from rolegate.errors import MembershipExists, MembershipNotFound
 from rolegate.services._context import ServiceContext, require_tenant, require_user
+from rolegate.services._sessions import end_sessions
 from rolegate.types import UserId
 
 
@@ -81,6 +83,14 @@ class MembershipService:
                     UserRoleRecord.tenant_id == tenant_row.id, UserRoleRecord.user_id == user_row.id
                 )
             ).all()
+            ended = end_sessions(
+                self._ctx,
+                tx,
+                SessionRecord.tenant_id == tenant_row.id,
+                SessionRecord.user_id == user_row.id,
+                reason="membership_removed",
+                audit=False,
+            )
             tx.delete(row)
             tx.flush()
             self._ctx.audit(
@@ -90,9 +100,13 @@ class MembershipService:
                 user_row.id,
                 tenant_id=tenant_row.id,
                 actor=actor,
-                details={"username": user_row.username, "roles": sorted(roles)},
+                details={
+                    "username": user_row.username,
+                    "roles": sorted(roles),
+                    "sessions_ended": len(ended),
+                },
             )
-            return self._ctx.bump(tx, Change.member(tenant_row.id, user_row.id))
+            return self._ctx.bump(tx, Change.member(tenant_row.id, user_row.id), *ended)
 
     def list(self, tenant: Ref) -> list[Membership]:
         """The members of ``tenant``, by username."""

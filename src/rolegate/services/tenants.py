@@ -12,12 +12,14 @@ from rolegate.db.models import (
     MembershipRecord,
     PermissionRecord,
     RoleRecord,
+    SessionRecord,
     TenantRecord,
 )
 from rolegate.entities import Tenant
 from rolegate.errors import InvalidInput, TenantExists, TenantProtected
 from rolegate.names import parse_tenant_slug
 from rolegate.services._context import ServiceContext, require_tenant
+from rolegate.services._sessions import end_sessions
 from rolegate.types import TenantId
 
 MAX_TENANT_NAME = 200
@@ -122,6 +124,14 @@ class TenantService:
                 "permissions": _count(tx, PermissionRecord, row),
                 "memberships": _count(tx, MembershipRecord, row),
             }
+            ended = end_sessions(
+                self._ctx,
+                tx,
+                SessionRecord.tenant_id == row.id,
+                reason="tenant_deleted",
+                audit=False,
+            )
+            removed["sessions"] = len(ended)
             tx.delete(row)
             tx.flush()
             self._ctx.audit(
@@ -133,7 +143,7 @@ class TenantService:
                 actor=actor,
                 details={"before": {"slug": row.slug, "name": row.name}, "cascaded": removed},
             )
-            return self._ctx.bump(tx, Change.tenant(row.id))
+            return self._ctx.bump(tx, Change.tenant(row.id), *ended)
 
 
 def _count(

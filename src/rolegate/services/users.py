@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 from enum import Enum
 from typing import Any, Final
+from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rolegate.authn.passwords import PasswordHasher, normalise_password
+from rolegate.authn.passwords import PasswordHasher, PasswordPolicy
 from rolegate.authz.changes import Change
 from rolegate.db.lookup import Ref
-from rolegate.db.models import MembershipRecord, TenantRecord, UserRecord
+from rolegate.db.models import MembershipRecord, SessionRecord, TenantRecord, UserRecord
 from rolegate.entities import User
 from rolegate.errors import InvalidInput, UserExists
 from rolegate.names import email_key, parse_email, parse_username, username_key
 from rolegate.services._context import ServiceContext, require_tenant, require_user
+from rolegate.services._sessions import end_sessions
 from rolegate.types import UserId
 
 MAX_FULL_NAME: Final = 200
@@ -44,6 +46,7 @@ def user_entity(row: UserRecord, *, revision: int = 0) -> User:
         updated_at=row.updated_at,
         last_login_at=row.last_login_at,
         preferences=dict(row.preferences),
+        must_change_password=row.must_change_password,
         revision=revision,
     )
 
@@ -75,14 +78,26 @@ def _preferences(value: dict[str, Any]) -> dict[str, Any]:
     return dict(value)
 
 
+def tenant_slugs_of(session: Session, user_id: UUID) -> tuple[str, ...]:
+    """The slugs of the tenants ``user_id`` belongs to (words a password must not contain)."""
+    return tuple(
+        session.scalars(
+            select(TenantRecord.slug)
+            .join(MembershipRecord, MembershipRecord.tenant_id == TenantRecord.id)
+            .where(MembershipRecord.user_id == user_id)
+            .order_by(TenantRecord.slug)
+        )
+    )
+
+
 class UserService:
     """Creates and maintains user accounts; passwords are stored as argon2id hashes only."""
 
     def __init__(
-        self, ctx: ServiceContext, hasher: PasswordHasher, *, password_min_length: int = 12
+        self, ctx: ServiceContext, hasher: PasswordHasher, policy: PasswordPolicy | None = None
     ) -> None:
         self._ctx, self._hasher = ctx, hasher
-        self._password_min_length = password_min_length
+        self._policy = policy or PasswordPolicy()
 
     def create(
         self,
@@ -91,14 +106,18 @@ class UserService:
         email: str | None = None,
         full_name: str = "",
         password: str | None = None,
+        must_change_password: bool = False,
         is_active: bool = True,
         preferences: dict[str, Any] | None = None,
         actor: str | None = None,
     ) -> User:
-        """Create a user; without ``password`` the account cannot log in with one."""
+        """Create a user; without ``password`` the account cannot log in with one. With
+        ``must_change_password``, the first login must choose a new one."""
         name = parse_username(username)
         mail = parse_email(email) if email is not None else None
-        password_hash = self._hash(password) if password is not None else None
+        password_hash = (
+            self._hash(password, username=name, email=mail) if password is not None else None
+        )
         now = self._ctx.now()
         row = UserRecord(
             username=name,
@@ -109,6 +128,8 @@ class UserService:
             password_hash=password_hash,
             is_active=is_active,
             preferences=_preferences(preferences or {}),
+            must_change_password=must_change_password and password is not None,
+            password_changed_at=now if password is not None else None,
             created_at=now,
             updated_at=now,
         )
@@ -180,21 +201,50 @@ class UserService:
         """Stop the user: every check denies until reactivated; roles are kept."""
         return self._set_active(user, False, actor)
 
-    def set_password(self, user: Ref, password: str, *, actor: str | None = None) -> User:
-        """Replace the user's password (hashed with argon2id; never stored or logged in clear)."""
-        password_hash = self._hash(password)
+    def set_password(
+        self,
+        user: Ref,
+        password: str,
+        *,
+        must_change: bool = False,
+        actor: str | None = None,
+    ) -> User:
+        """Replace the user's password (an administrator's reset: no current password needed,
+        every session of the user ends). With ``must_change``, the next login must change it."""
+        with self._ctx.db.reading() as session:
+            row = require_user(session, user)
+            username, email = row.username, row.email
+            slugs = tenant_slugs_of(session, row.id)
+        password_hash = self._hash(password, username=username, email=email, slugs=slugs)
         with self._ctx.transaction() as tx:
             row = require_user(tx, user)
             row.password_hash = password_hash
-            row.updated_at = self._ctx.now()
-            self._ctx.audit(tx, "user.password_set", "user", row.id, tenant_id=None, actor=actor)
-            return user_entity(row, revision=self._ctx.bump(tx))
+            row.must_change_password = must_change
+            row.updated_at = row.password_changed_at = self._ctx.now()
+            ended = end_sessions(
+                self._ctx,
+                tx,
+                SessionRecord.user_id == row.id,
+                reason="password_reset",
+                actor=actor,
+            )
+            self._ctx.audit(
+                tx,
+                "user.password_set",
+                "user",
+                row.id,
+                tenant_id=None,
+                actor=actor,
+                details={"must_change": must_change, "sessions_ended": len(ended)},
+            )
+            return user_entity(row, revision=self._ctx.bump(tx, *ended))
 
     def clear_password(self, user: Ref, *, actor: str | None = None) -> User:
         """Remove the password: the account can no longer log in with one."""
         with self._ctx.transaction() as tx:
             row = require_user(tx, user)
             row.password_hash = None
+            row.must_change_password = False
             row.updated_at = self._ctx.now()
             self._ctx.audit(
                 tx, "user.password_cleared", "user", row.id, tenant_id=None, actor=actor
@@ -211,6 +261,9 @@ class UserService:
                 .where(MembershipRecord.user_id == row.id)
             ).all()
             before = _profile(row)
+            ended = end_sessions(
+                self._ctx, tx, SessionRecord.user_id == row.id, reason="user_deleted", audit=False
+            )
             tx.delete(row)
             tx.flush()
             self._ctx.audit(
@@ -222,18 +275,33 @@ class UserService:
                 actor=actor,
                 details={"before": before, "memberships": sorted(tenants)},
             )
-            return self._ctx.bump(tx, Change.user(row.id))
+            return self._ctx.bump(tx, Change.user(row.id), *ended)
 
     def _set_active(self, user: Ref, is_active: bool, actor: str | None) -> User:
         with self._ctx.transaction() as tx:
             row = require_user(tx, user)
             before = _profile(row)
             row.is_active = is_active
+            ended: list[Change] = []
+            if not is_active:  # a deactivated user's tokens stop working on the next request
+                ended = end_sessions(
+                    self._ctx,
+                    tx,
+                    SessionRecord.user_id == row.id,
+                    reason="user_deactivated",
+                    actor=actor,
+                )
             action = "user.activated" if is_active else "user.deactivated"
-            return self._save(tx, row, action, before, actor)
+            return self._save(tx, row, action, before, actor, *ended)
 
     def _save(
-        self, tx: Session, row: UserRecord, action: str, before: dict[str, Any], actor: str | None
+        self,
+        tx: Session,
+        row: UserRecord,
+        action: str,
+        before: dict[str, Any],
+        actor: str | None,
+        *ended: Change,
     ) -> User:
         row.updated_at = self._ctx.now()
         tx.flush()
@@ -246,10 +314,13 @@ class UserService:
             actor=actor,
             details={"before": before, "after": _profile(row)},
         )
-        return user_entity(row, revision=self._ctx.bump(tx, Change.user(row.id)))
+        return user_entity(row, revision=self._ctx.bump(tx, Change.user(row.id), *ended))
 
-    def _hash(self, password: str) -> str:
-        return self._hasher.hash(normalise_password(password, min_length=self._password_min_length))
+    def _hash(
+        self, password: str, *, username: str, email: str | None, slugs: tuple[str, ...] = ()
+    ) -> str:
+        checked = self._policy.check(password, username=username, email=email, tenant_slugs=slugs)
+        return self._hasher.hash(checked)
 
     @staticmethod
     def _assert_unique(tx: Session, row: UserRecord) -> None:

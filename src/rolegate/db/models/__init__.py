@@ -1,6 +1,7 @@
 """The ORM records, one module per aggregate; importing this registers them all on ``Base``."""
 
 from rolegate.db.models.audit import AuditEventRecord
+from rolegate.db.models.keys import SigningKeyRecord
 from rolegate.db.models.permissions import PermissionRecord, ResourceRecord
 from rolegate.db.models.policy import PolicyChangeRecord, PolicyStateRecord
 from rolegate.db.models.roles import (
@@ -8,6 +9,12 @@ from rolegate.db.models.roles import (
     RolePermissionRecord,
     RoleRecord,
     UserRoleRecord,
+)
+from rolegate.db.models.sessions import (
+    LoginAttemptRecord,
+    LoginThrottleRecord,
+    RefreshTokenRecord,
+    SessionRecord,
 )
 from rolegate.db.models.tenants import (
     DEFAULT_TENANT_ID,
@@ -21,14 +28,19 @@ __all__ = [
     "DEFAULT_TENANT_ID",
     "DEFAULT_TENANT_SLUG",
     "AuditEventRecord",
+    "LoginAttemptRecord",
+    "LoginThrottleRecord",
     "MembershipRecord",
     "PermissionRecord",
     "PolicyChangeRecord",
     "PolicyStateRecord",
+    "RefreshTokenRecord",
     "ResourceRecord",
     "RoleInheritanceRecord",
     "RolePermissionRecord",
     "RoleRecord",
+    "SessionRecord",
+    "SigningKeyRecord",
     "TenantRecord",
     "UserRecord",
     "UserRoleRecord",

@@ -28,3 +28,6 @@ class UserRecord(Timestamps, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     preferences: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_login_at: Mapped[datetime | None]
+    #: Set when an administrator chose the password: the next login must change it.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[datetime | None]

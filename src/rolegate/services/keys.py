@@ -1,0 +1,167 @@
+"""Token signing keys: the first one made on demand, rotation, listing and the public JWKS."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any, Final
+
+from sqlalchemy import or_, select, update
+
+from rolegate.authn.keys import (
+    ASYMMETRIC,
+    KeyRing,
+    Signer,
+    StoredKey,
+    generate,
+    new_kid,
+    public_jwk,
+    seal,
+)
+from rolegate.authz.changes import Change
+from rolegate.db.models import SigningKeyRecord
+from rolegate.entities import SigningKey
+from rolegate.errors import InvalidConfiguration
+from rolegate.services._context import ServiceContext
+
+#: An unknown ``kid`` reloads the keys at most this often, so forged kids cannot flood the
+#: database with queries.
+RELOAD_INTERVAL: Final = 1.0
+
+
+class KeyService:
+    """Owns the :class:`KeyRing`: loads it from the database and rotates the stored keys."""
+
+    def __init__(
+        self, ctx: ServiceContext, ring: KeyRing, *, token_ttl: timedelta, leeway: timedelta
+    ) -> None:
+        self._ctx, self.ring = ctx, ring
+        # A retired key verifies until every token it signed has expired, skew included.
+        self._grace = token_ttl + leeway
+        self._stale = True
+        self._last_reload = -RELOAD_INTERVAL
+        self._lock = threading.Lock()
+
+    def signer(self) -> Signer:
+        """The key to sign with; the first use makes one if the database has none."""
+        if self._stale or self.ring.signer is None:
+            self.reload()
+        signer = self.ring.signer
+        if signer is None:
+            self.rotate(reason="initial")
+            signer = self.ring.signer
+        assert signer is not None, "rotate() stores and loads a signing key"
+        return signer
+
+    def reload(self) -> None:
+        """Read the keys still in their verification window from the database."""
+        with self._lock:
+            self._stale = False
+            self._last_reload = time.monotonic()
+            now = self._ctx.now()
+            with self._ctx.db.reading() as session:
+                rows = session.scalars(
+                    select(SigningKeyRecord)
+                    .where(
+                        or_(
+                            SigningKeyRecord.verify_until.is_(None),
+                            SigningKeyRecord.verify_until > now,
+                        )
+                    )
+                    .order_by(SigningKeyRecord.created_at.desc(), SigningKeyRecord.kid)
+                ).all()
+                stored = [
+                    StoredKey(
+                        r.kid,
+                        r.algorithm,
+                        r.public_jwk,
+                        r.private_key,
+                        r.retired_at is not None,
+                        r.verify_until,
+                    )
+                    for r in rows
+                ]
+            self.ring.load(stored)
+
+    def reload_for_unknown_kid(self) -> None:
+        """Reload, unless that was done less than :data:`RELOAD_INTERVAL` ago."""
+        if time.monotonic() - self._last_reload >= RELOAD_INTERVAL:
+            self.reload()
+
+    def mark_stale(self) -> None:
+        """Another process changed the keys: reload before the next signature."""
+        self._stale = True
+
+    def rotate(self, *, reason: str = "rotation", actor: str | None = None) -> SigningKey:
+        """Add a new signing key; the previous ones verify until their tokens have expired."""
+        algorithm = self.ring.algorithm
+        if algorithm not in ASYMMETRIC:
+            raise InvalidConfiguration(
+                "HS256 signs with token_secret: rotate it by changing the setting"
+            )
+        now = self._ctx.now()
+        private = generate(algorithm)
+        kid = new_kid(now)
+        row = SigningKeyRecord(
+            kid=kid,
+            algorithm=algorithm,
+            public_jwk=public_jwk(private, kid=kid, algorithm=algorithm),
+            private_key=seal(private, self.ring.passphrase),
+            encrypted=self.ring.passphrase is not None,
+            created_at=now,
+        )
+        with self._ctx.transaction() as tx:
+            retired = tx.scalars(
+                update(SigningKeyRecord)
+                .where(SigningKeyRecord.retired_at.is_(None))
+                .values(retired_at=now, verify_until=now + self._grace)
+                .returning(SigningKeyRecord.kid)
+                .execution_options(synchronize_session=False)
+            ).all()
+            tx.add(row)
+            tx.flush()
+            self._ctx.audit(
+                tx,
+                "key.rotated",
+                "signing_key",
+                kid,
+                tenant_id=None,
+                actor=actor,
+                details={"algorithm": algorithm, "retired": sorted(retired), "reason": reason},
+            )
+            self._ctx.bump(tx, Change.keys())
+        self.reload()
+        return _key_value(row, signing=True)
+
+    def list(self, *, include_expired: bool = False) -> list[SigningKey]:
+        """Stored keys, newest first; expired ones (no longer verifying) only when asked."""
+        now = self._ctx.now()
+        signer = self.ring.signer
+        with self._ctx.db.reading() as session:
+            rows = session.scalars(
+                select(SigningKeyRecord).order_by(
+                    SigningKeyRecord.created_at.desc(), SigningKeyRecord.kid
+                )
+            ).all()
+            return [
+                _key_value(r, signing=signer is not None and r.kid == signer.kid)
+                for r in rows
+                if include_expired or r.verify_until is None or r.verify_until > now
+            ]
+
+    def jwks(self) -> dict[str, Any]:
+        """The JSON Web Key Set (RFC 7517 §5): public parts of every key that still verifies."""
+        return {"keys": [key.public_jwk for key in self.list()]}
+
+
+def _key_value(row: SigningKeyRecord, *, signing: bool) -> SigningKey:
+    return SigningKey(
+        kid=row.kid,
+        algorithm=row.algorithm,
+        created_at=row.created_at,
+        retired_at=row.retired_at,
+        verify_until=row.verify_until,
+        is_signing=signing and row.retired_at is None,
+        public_jwk=dict(row.public_jwk),
+    )
