@@ -33,6 +33,7 @@ class Spread:
 
     samples: int
     median: float
+    p95: float
     p99: float
     worst: float
 
@@ -40,7 +41,23 @@ class Spread:
     def of(cls, durations: Sequence[float]) -> Spread:
         """Summarise ``durations`` (at least one)."""
         ordered = sorted(durations)
-        return cls(len(ordered), statistics.median(ordered), percentile(ordered, 99), ordered[-1])
+        return cls(
+            len(ordered),
+            statistics.median(ordered),
+            percentile(ordered, 95),
+            percentile(ordered, 99),
+            ordered[-1],
+        )
+
+    def scaled(self, factor: float) -> Spread:
+        """Every duration multiplied by ``factor`` (``1 / size``: per operation of a batch)."""
+        return Spread(
+            self.samples,
+            self.median * factor,
+            self.p95 * factor,
+            self.p99 * factor,
+            self.worst * factor,
+        )
 
 
 def percentile(ordered: Sequence[float], q: float) -> float:
@@ -115,8 +132,25 @@ def repeated(step: Callable[[], object], *, repeats: int) -> Spread:
 
 def batched(step: Callable[[], object], *, size: int, repeats: int) -> Spread:
     """Time ``step`` (which does ``size`` operations) ``repeats`` times; ns per operation."""
-    runs = repeated(step, repeats=repeats)
-    return Spread(runs.samples, runs.median / size, runs.p99 / size, runs.worst / size)
+    return repeated(step, repeats=repeats).scaled(1 / size)
+
+
+def in_turns(steps: Mapping[str, Callable[[], int]], *, rounds: int) -> dict[str, Spread]:
+    """ns per operation of each step, once per round; each step returns how many operations
+    it did.
+
+    The steps take turns within each round, in order (a step may use what the one before it
+    made), so a slow patch of the machine falls on all of them. One more round runs first and
+    is discarded: the warm-up.
+    """
+    found: dict[str, list[float]] = {name: [] for name in steps}
+    for round_number in range(rounds + 1):
+        for name, step in steps.items():
+            started = perf_counter_ns()
+            operations = step()
+            if round_number > 0:
+                found[name].append((perf_counter_ns() - started) / operations)
+    return {name: Spread.of(durations) for name, durations in found.items()}
 
 
 def gc_pause(*, repeats: int) -> Spread:

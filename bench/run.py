@@ -1,4 +1,5 @@
-"""The entry point: ``python -m bench`` runs every measurement at each size and reports.
+"""The entry point: ``python -m bench`` runs every measurement at each size, then the
+authentication section, and reports (``--sections`` picks either).
 
 Per size, in this order (each step's place matters):
 
@@ -9,6 +10,9 @@ Per size, in this order (each step's place matters):
    cold checks after a change (late, since they change the policy), ready time (children);
 3. PostgreSQL: first-ever cold checks, ``who_can``, cold checks after a change, ready time;
 4. pycasbin, last, so its objects are not resident while rolegate's GC pauses are timed.
+
+Then authentication (:mod:`bench.auth`), once: access tokens per algorithm, then logins and
+refreshes on SQLite and on PostgreSQL (wiped again) when it is configured.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench import casbin_peer
+from bench.auth import AuthRun, AuthSpec, measure_auth
 from bench.backend import cold_after_change, cold_first, warm_policies, who_can
 from bench.hot import (
     HotPath,
@@ -52,6 +57,8 @@ from rolegate.db.engine import Database
 
 POSTGRES_ENV = "ROLEGATE_BENCH_POSTGRES_URL"
 RESULTS = Path(__file__).with_name("results")
+SECTIONS = ("authz", "auth")
+AUTH_LIBRARIES = {"pyjwt": "pyjwt", "cryptography": "cryptography", "argon2": "argon2-cffi"}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -71,6 +78,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     timing.add_argument("--batch", type=int, default=2_000, help="check_many/explain/watcher calls")
     timing.add_argument("--ready-runs", type=int, default=3)
     timing.add_argument("--casbin-repeats", type=int, default=3)
+    auth = parser.add_argument_group("authentication")
+    auth.add_argument(
+        "--auth-tokens", type=int, default=AuthSpec.tokens, help="tokens per algorithm and round"
+    )
+    auth.add_argument(
+        "--auth-cached", type=int, default=AuthSpec.cached_calls, help="cached verifies per round"
+    )
+    auth.add_argument("--auth-rounds", type=int, default=AuthSpec.rounds)
+    auth.add_argument(
+        "--logins", type=int, default=AuthSpec.logins, help="timed logins per database"
+    )
+    auth.add_argument(
+        "--refresh-rounds", type=int, default=AuthSpec.refresh_rounds, help="refreshes per session"
+    )
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help="authz: every size's authorization figures; auth: tokens, logins, refreshes",
+    )
     parser.add_argument("--postgres-url", default=os.environ.get(POSTGRES_ENV) or None)
     parser.add_argument("--no-casbin", action="store_true", help="skip the pycasbin comparison")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
@@ -83,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     notes = _notes(args)
     load_before, commit = _load_average(), _commit()  # as the run starts, when rolegate loaded
     runs = []
-    for users in args.users:
+    for users in args.users if "authz" in args.sections else []:
         spec = WorkloadSpec(
             tenants=args.tenants,
             users=users,
@@ -93,10 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         _say(f"{users:,} users: generating, loading and measuring")
         runs.append(run_size(spec, args))
-    machine = _machine(args.postgres_url)
+    auth = run_auth(args) if "auth" in args.sections else None
+    machine = _machine(args.postgres_url, auth=auth is not None)
     machine["rolegate"] += f" ({commit})"
     machine["load average (1 min), start / end"] = f"{load_before} / {_load_average()}"
-    report = Report(machine, tuple(runs), tuple(notes))
+    report = Report(machine, tuple(runs), tuple(notes), auth)
     report.print()
     report.write_json(args.output)
     args.output.with_suffix(".md").write_text(report.markdown())
@@ -141,6 +170,20 @@ def run_size(spec: WorkloadSpec, args: argparse.Namespace) -> SizeRun:
         casbin,
         time.perf_counter() - started,
     )
+
+
+def run_auth(args: argparse.Namespace) -> AuthRun:
+    """The authentication section (see :mod:`bench.auth`)."""
+    _say("authentication: access tokens, logins, refreshes")
+    gc.collect()  # the authorization sizes' objects are gone: start from a clean heap
+    spec = AuthSpec(
+        tokens=args.auth_tokens,
+        cached_calls=args.auth_cached,
+        rounds=args.auth_rounds,
+        logins=args.logins,
+        refresh_rounds=args.refresh_rounds,
+    )
+    return measure_auth(spec, postgres_url=args.postgres_url, say=_say)
 
 
 def _on_sqlite(
@@ -198,7 +241,7 @@ def _casbin(workload: Workload, args: argparse.Namespace) -> CasbinRun:
     return CasbinRun(casbin_peer.version(), peer.rules, peer.build_seconds, timing)
 
 
-def _machine(postgres_url: str | None) -> dict[str, str]:
+def _machine(postgres_url: str | None, *, auth: bool) -> dict[str, str]:
     """What the figures were measured on."""
     cpu = next(
         (line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo") if "model name" in line),
@@ -222,18 +265,24 @@ def _machine(postgres_url: str | None) -> dict[str, str]:
             db.dispose()
     if casbin_peer.available():
         machine["pycasbin"] = casbin_peer.version()
+    if auth:
+        machine.update({name: version(dist) for name, dist in AUTH_LIBRARIES.items()})
     return machine
 
 
 def _notes(args: argparse.Namespace) -> list[str]:
-    notes = [
-        "hot-path figures use Settings(watch_changes=False); the 'watcher on / off' row "
-        "shows what the watcher thread changes",
-    ]
+    notes = []
+    if "authz" in args.sections:
+        notes.append(
+            "hot-path figures use Settings(watch_changes=False); the 'watcher on / off' row "
+            "shows what the watcher thread changes"
+        )
+    if "auth" in args.sections:
+        notes.append("authentication figures use Settings(watch_changes=False) too")
     if not args.postgres_url:
         notes.append(f"PostgreSQL rows skipped: {POSTGRES_ENV} is not set")
         _say(notes[-1])
-    if args.no_casbin or not casbin_peer.available():
+    if "authz" in args.sections and (args.no_casbin or not casbin_peer.available()):
         notes.append(
             "pycasbin rows skipped: " + ("--no-casbin" if args.no_casbin else "not installed")
         )

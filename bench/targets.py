@@ -1,10 +1,13 @@
-"""The table's rows: each figure formatted per size, and the targets it is held to."""
+"""The tables' rows: each figure formatted per size (authorization), per algorithm and per
+database (authentication), and the targets it is held to."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+from bench.auth import AuthRun, LoginRun, TokenRun
 from bench.backend import Listing
 from bench.measure import Spread
 from bench.ready import Ready
@@ -45,17 +48,24 @@ def _spread_ms(spread: Spread) -> str:
     return f"{_ms(spread.median)} (p99 {_ms(spread.p99)})"
 
 
+def _median_p95_ms(spread: Spread) -> str:
+    return f"{_ms(spread.median)} / {_ms(spread.p95)}"
+
+
 # -- rows ---------------------------------------------------------------------------------------
 
-Cell = Callable[[SizeRun], str]
-Test = Callable[[SizeRun], bool | None]
+Column = TypeVar("Column")  # what one column shows: a size, an algorithm, a database
 
 
 def _row(
-    runs: Sequence[SizeRun], label: str, cell: Cell, target: str = "", test: Test | None = None
+    columns: Sequence[Column],
+    label: str,
+    cell: Callable[[Column], str],
+    target: str = "",
+    test: Callable[[Column], bool | None] | None = None,
 ) -> Row:
-    verdicts = tuple(test(run) for run in runs) if test else ()
-    return Row(label, tuple(cell(run) for run in runs), target, verdicts)
+    verdicts = tuple(test(column) for column in columns) if test else ()
+    return Row(label, tuple(cell(column) for column in columns), target, verdicts)
 
 
 def _pg(run: SizeRun, pick: Callable[[BackendRun], str]) -> str:
@@ -275,3 +285,68 @@ def _ready(ready: Ready) -> str:
 
 def _bytes(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f} B"
+
+
+# -- authentication -----------------------------------------------------------------------------
+
+#: The issue's target for a verification answered from the token cache.
+CACHED_VERIFY_TARGET_NS = 5_000
+
+
+def token_rows(tokens: Sequence[TokenRun]) -> list[Row]:
+    """Issuing and verifying access tokens, one column per signing algorithm (µs per op)."""
+    return [
+        _row(tokens, "issue (issue_access_token), per op", lambda t: _us(t.issue.median)),
+        _row(
+            tokens,
+            "verify, first sight of a token (rg.auth.verify)",
+            lambda t: _us(t.verify_first.median),
+        ),
+        _row(
+            tokens,
+            "verify, cached (the same token again)",
+            lambda t: _ns(t.verify_cached.median),
+            "≤ 5 µs",
+            lambda t: t.verify_cached.median <= CACHED_VERIFY_TARGET_NS,
+        ),
+        _row(
+            tokens,
+            "peer: PyJWT jwt.decode of the same token",
+            lambda t: _us(t.pyjwt_decode.median),
+        ),
+        _row(
+            tokens,
+            "cached verify vs jwt.decode, times faster",
+            lambda t: f"{t.pyjwt_decode.median / t.verify_cached.median:,.0f}×",
+        ),
+        _row(
+            tokens,
+            "first-sight verify / jwt.decode",
+            lambda t: f"{t.verify_first.median / t.pyjwt_decode.median:.2f}×",
+        ),
+    ]
+
+
+def login_rows(auth: AuthRun) -> list[Row]:
+    """Logins and refreshes, one column per database (median / p95 per operation)."""
+    backends = (auth.sqlite, auth.postgresql)
+
+    def cell(pick: Callable[[LoginRun], Spread]) -> Callable[[LoginRun | None], str]:
+        return lambda run: _median_p95_ms(pick(run)) if run else "skipped"
+
+    return [
+        _row(backends, "login, end to end (median / p95)", cell(lambda r: r.login)),
+        _row(backends, "login: argon2id verify within it", cell(lambda r: r.argon2_in_login)),
+        _row(backends, "login: everything else (login − its argon2)", cell(lambda r: r.rest)),
+        _row(
+            backends,
+            "argon2id verify alone, same password and hash",
+            cell(lambda r: r.argon2_alone),
+        ),
+        _row(
+            backends,
+            "User-Agent to device label alone (ua-parser, new header)",
+            cell(lambda r: r.device_label),
+        ),
+        _row(backends, "refresh (rotation), per op", cell(lambda r: r.refresh)),
+    ]

@@ -212,6 +212,40 @@ def link_rows(
     }
 
 
+class CountingHasher:
+    """:data:`FAST_HASHER` counting its calls: proves equal work for every login failure, as
+    Django proves #20760 (the argon2 work itself is real)."""
+
+    def __init__(self, inner: Argon2Hasher = FAST_HASHER) -> None:
+        self._inner = inner
+        self.hashes = self.verifies = 0
+
+    def hash(self, password: str) -> str:
+        self.hashes += 1
+        return self._inner.hash(password)
+
+    def verify(self, password: str, encoded: str) -> bool:
+        self.verifies += 1
+        return self._inner.verify(password, encoded)
+
+    def needs_rehash(self, encoded: str) -> bool:
+        return self._inner.needs_rehash(encoded)
+
+    def reset(self) -> None:
+        """Start counting from zero."""
+        self.hashes = self.verifies = 0
+
+
+def member_with_password(
+    rg: Rolegate, username: str = "alice", *, tenant: str = "acme", password: str = PASSWORD
+) -> None:
+    """Tenant ``tenant`` (created if missing) with ``username`` as a member who has a password."""
+    if not any(t.slug == tenant for t in rg.tenants.list()):
+        rg.tenants.create(tenant)
+    rg.users.create(username, email=f"{username}@example.com", password=password)
+    rg.memberships.add(tenant, username)
+
+
 def stored_password_hash(rg: Rolegate, username: str) -> str | None:
     """The password hash column, read with SQLAlchemy (the API never returns it)."""
     with rg.db.reading() as session:

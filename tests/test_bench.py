@@ -1,7 +1,8 @@
 """The benchmark, end to end on a tiny workload, so it cannot rot between runs of ``make bench``.
 
 SQLite only; pycasbin's rows run when it is installed (the ``bench`` extra) and are skipped
-otherwise. Timings are never asserted: this machine's figures live in docs/benchmarks.md.
+otherwise. The authentication section runs with a handful of tokens and logins. Timings are
+never asserted: this machine's figures live in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ TINY = [
     "--batch", "20",
     "--ready-runs", "1",
     "--casbin-repeats", "1",
+    "--auth-tokens", "3",
+    "--auth-cached", "10",
+    "--auth-rounds", "1",
+    "--logins", "2",
+    "--refresh-rounds", "1",
 ]  # fmt: skip
 
 
@@ -39,4 +45,24 @@ def test_benchmark_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert (run["casbin"] is not None) == casbin_peer.available()
     labels = [row["label"] for row in report["table"]]
     assert any(label.startswith("warm check, median") for label in labels)
+    auth = report["auth"]
+    assert [t["algorithm"] for t in auth["tokens"]] == ["ES256", "EdDSA", "RS256", "HS256"]
+    assert auth["tokens"][0]["verify_first"]["samples"] == 1  # one round after the warm-up
+    assert auth["sqlite"]["login"]["samples"] == 2 and auth["sqlite"]["refresh"]["samples"] == 2
+    assert auth["postgresql"] is None
+    assert [len(table["rows"]) > 0 for table in report["tables"]] == [True, True, True]
     assert output.with_suffix(".md").read_text().startswith("| figure |")
+
+
+def test_authentication_runs_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(POSTGRES_ENV, raising=False)
+    output = tmp_path / "auth.json"
+
+    assert main([*TINY, "--sections", "auth", "--output", str(output)]) == 0
+
+    report = json.loads(output.read_text())
+    assert report["runs"] == [] and report["table"] == []
+    assert [table["title"] for table in report["tables"]] == [
+        "rolegate authentication: access tokens (SQLite)",
+        "rolegate authentication: logins (argon2id m=19456 KiB, t=2, p=1) and refreshes",
+    ]

@@ -78,7 +78,11 @@ def test_remove_ends_membership_and_the_roles_held_there_only(rg: Rolegate) -> N
         "tenant_id": acme.id,
         "actor": "admin:1",
     }
-    assert event.details == {"username": "alice", "roles": ["auditor", "editor"], "sessions_ended": 0}
+    assert event.details == {
+        "username": "alice",
+        "roles": ["auditor", "editor"],
+        "sessions_ended": 0,
+    }
 
 
 def test_remove_of_a_non_member_is_not_found(rg: Rolegate) -> None:

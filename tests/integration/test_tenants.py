@@ -182,7 +182,7 @@ def test_delete_removes_everything_in_the_tenant_and_keeps_its_audit_trail(rg: R
     }
     assert event.details == {
         "before": {"slug": "acme", "name": "Acme Inc."},
-        "cascaded": {"roles": 3, "permissions": 3, "memberships": 1},
+        "cascaded": {"roles": 3, "permissions": 3, "memberships": 1, "sessions": 0},
     }
     kept = {e.id for e in audit_events(rg) if e.tenant_id == acme.id}
     assert before < kept  # the trail outlives the tenant, with the deletion added to it

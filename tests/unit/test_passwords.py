@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from rolegate.authn.passwords import MAX_PASSWORD_BYTES, Argon2Hasher, normalise_password
-from rolegate.errors import InvalidInput, InvalidPassword
-from tests.factories import FAST_HASHER, PASSWORD
+from rolegate import Rolegate
+from rolegate.authn.passwords import (
+    MAX_PASSWORD_BYTES,
+    MIN_CONTEXT_WORD,
+    Argon2Hasher,
+    PasswordPolicy,
+    common_passwords,
+    normalise_password,
+)
+from rolegate.errors import InvalidCredentials, InvalidInput, InvalidPassword
+from tests.factories import FAST_HASHER, PASSWORD, CountingHasher, FakeClock
 
 
 def test_hash_is_salted_argon2id_with_the_configured_parameters() -> None:
@@ -118,3 +130,210 @@ def test_password_errors_never_echo_the_password() -> None:
         assert password not in str(caught.value)
         assert isinstance(caught.value, InvalidInput)
         assert caught.value.code == "invalid_password"
+
+
+# --- PasswordPolicy.check: what NIST SP 800-63B-4 asks a verifier to accept -------------------
+
+POLICY = PasswordPolicy()  # the defaults: at least 12 characters
+
+
+def test_the_default_minimum_is_twelve_characters() -> None:
+    assert POLICY.check("twelve chars") == "twelve chars"
+    with pytest.raises(InvalidPassword) as caught:
+        POLICY.check("eleven char")
+    assert caught.value.rule == "too_short"
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "spaces are fine in a passphrase",
+        "  leading and trailing spaces  ",
+        "a long one: " + "lorem ipsum dolor " * 10,  # 192 characters
+        "🔑🗝️🔐 emoji all the way down 🔑🗝️🔐",
+        "長い日本語のパスワードです安全",
+        "ключ от квартиры где деньги лежат",
+        "مفتاح سري طويل جدا",
+    ],
+    ids=["spaces", "edge-spaces", "192-characters", "emoji", "cjk", "cyrillic", "arabic"],
+)
+def test_check_accepts_long_passwords_spaces_and_any_unicode_unchanged(password: str) -> None:
+    assert POLICY.check(password) == password
+
+
+def test_check_accepts_more_than_128_characters() -> None:
+    password = "".join(f"{i} bottles " for i in range(20))
+    assert len(password) > 128
+    assert POLICY.check(password) == password
+
+
+def test_check_returns_the_nfkc_form_and_keeps_case() -> None:
+    assert POLICY.check("ＶｉｏｌｅｔＳｔａｐｌｅ９９") == "VioletStaple99"
+    assert POLICY.check("ﬁne Ｏrbit Ｌantern") == "fine Orbit Lantern"
+    assert POLICY.check("MiXeD CaSe PaSsPhRaSe") == "MiXeD CaSe PaSsPhRaSe"
+    assert POLICY.check("cafe\u0301 au lait ok") == "caf\u00e9 au lait ok"
+
+
+def test_a_full_width_password_equals_its_ascii_form_and_hashes_alike() -> None:
+    full_width, ascii_form = "ｏｒｂｉｔ ｌａｎｔｅｒｎ ４２", "orbit lantern 42"
+    assert POLICY.check(full_width) == POLICY.check(ascii_form) == ascii_form
+    assert FAST_HASHER.verify(POLICY.check(full_width), FAST_HASHER.hash(ascii_form))
+
+
+def test_check_never_truncates_a_1024_byte_password() -> None:
+    at_limit = "lantern " * (MAX_PASSWORD_BYTES // 8)
+    assert len(at_limit.encode()) == MAX_PASSWORD_BYTES
+    assert POLICY.check(at_limit) == at_limit
+    multibyte = "é" * (MAX_PASSWORD_BYTES // 2)
+    assert POLICY.check(multibyte) == multibyte
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["lantern " * (MAX_PASSWORD_BYTES // 8) + "!", "é" * (MAX_PASSWORD_BYTES // 2) + "e"],
+    ids=["ascii", "multibyte"],
+)
+def test_check_refuses_1025_bytes_as_too_long(password: str) -> None:
+    assert len(password.encode()) == MAX_PASSWORD_BYTES + 1
+    with pytest.raises(InvalidPassword, match=f"longer than {MAX_PASSWORD_BYTES} bytes") as caught:
+        POLICY.check(password)
+    assert caught.value.rule == "too_long"
+
+
+def test_no_composition_rules() -> None:
+    for password in ("quietlantern", "QUIETLANTERN", "123498761234", "............x"):
+        assert POLICY.check(password) == password
+
+
+# --- common passwords --------------------------------------------------------------------------
+
+
+def test_the_bundled_list_holds_at_least_ten_thousand_normalised_passwords() -> None:
+    common = common_passwords()
+    assert len(common) >= 10_000
+    assert "" not in common
+    assert all(word == word.casefold() for word in common)
+
+
+def test_every_common_password_long_enough_is_refused_as_common() -> None:
+    # Only ~230 entries reach the default 12 characters; a policy with no real minimum puts
+    # every entry of the list (30,000, of which the most common 10,000) through the check.
+    for policy in (POLICY, PasswordPolicy(min_length=1)):
+        long_enough = [p for p in common_passwords() if len(p) >= policy.min_length]
+        assert long_enough
+        for password in long_enough:
+            with pytest.raises(InvalidPassword) as caught:
+                policy.check(password)
+            assert caught.value.rule == "common", password
+
+
+@pytest.mark.parametrize(
+    "password", ["password1234", "PassWord1234", "PASSWORD1234", "ｐａｓｓｗｏｒｄ１２３４"]
+)
+def test_a_common_password_is_refused_whatever_its_case_or_width(password: str) -> None:
+    with pytest.raises(InvalidPassword, match="one of the most common passwords") as caught:
+        POLICY.check(password)
+    assert caught.value.rule == "common"
+
+
+# --- words from the account's context ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "context", "rule", "message"),
+    [
+        ("my name is alice liddell", {"username": "alice"}, "contains_username", "the username"),
+        ("WONDERLAND ALICE 2026", {"username": "alice"}, "contains_username", "the username"),
+        (
+            "mail me at alice.smith ok",
+            {"email": "Alice.Smith@example.com"},
+            "contains_email",
+            "the email address",
+        ),
+        (
+            "acme-corp rules forever",
+            {"tenant_slugs": ("globex", "Acme-Corp")},
+            "contains_tenant",
+            "the tenant name",
+        ),
+    ],
+    ids=["username", "username-any-case", "email-local-part", "tenant-slug"],
+)
+def test_a_password_containing_a_context_word_is_refused_saying_which(
+    password: str, context: dict[str, object], rule: str, message: str
+) -> None:
+    with pytest.raises(InvalidPassword, match=f"^password contains {message}$") as caught:
+        POLICY.check(password, **context)  # type: ignore[arg-type]
+    assert caught.value.rule == rule
+    assert password not in str(caught.value)
+
+
+def test_the_email_domain_is_not_a_context_word() -> None:
+    assert POLICY.check("example dot com forever", email="alice@example.com")
+
+
+def test_context_words_are_compared_in_normal_form() -> None:
+    with pytest.raises(InvalidPassword) as caught:
+        POLICY.check("hello ｂｏｂｂｙ tables", username="Bobby")
+    assert caught.value.rule == "contains_username"
+
+
+def test_words_shorter_than_three_characters_are_not_searched() -> None:
+    assert MIN_CONTEXT_WORD == 3
+    password = "metal detector al jo"
+    assert POLICY.check(password, username="al", email="jo@example.com", tenant_slugs=("me",))
+    with pytest.raises(InvalidPassword) as caught:  # three characters are enough
+        POLICY.check("metal detector", username="met")
+    assert caught.value.rule == "contains_username"
+
+
+# --- oversize passwords cost no hashing ----------------------------------------------------------
+
+
+@pytest.fixture
+def counting() -> CountingHasher:
+    """Cheap (real) argon2id, counted: the public Argon2Hasher behind a counting wrapper."""
+    return CountingHasher()
+
+
+@pytest.fixture
+def counted_rg(
+    counting: CountingHasher, sqlite_template: Path, tmp_path: Path
+) -> Iterator[Rolegate]:
+    """A Rolegate on a fresh SQLite file hashing with :func:`counting`, counts reset after
+    set-up (which makes the dummy hash for unknown users)."""
+    path = tmp_path / "passwords.db"
+    shutil.copyfile(sqlite_template, path)
+    with Rolegate(f"sqlite:///{path}", hasher=counting, clock=FakeClock()) as instance:
+        counting.reset()
+        yield instance
+
+
+def test_an_oversize_password_is_refused_before_any_hashing(
+    counted_rg: Rolegate, counting: CountingHasher
+) -> None:
+    rg, at_limit = counted_rg, "a" * MAX_PASSWORD_BYTES
+    for oversize in (at_limit + "a", "é" * (MAX_PASSWORD_BYTES // 2) + "e", "a" * 10**6):
+        with pytest.raises(InvalidPassword) as caught:
+            rg.users.create("alice", password=oversize)
+        assert caught.value.rule == "too_long"
+    assert counting.hashes == 0
+    rg.users.create("alice", password=at_limit)
+    assert counting.hashes == 1
+
+
+def test_an_oversize_password_at_login_is_refused_before_any_hashing(
+    counted_rg: Rolegate, counting: CountingHasher
+) -> None:
+    rg, at_limit = counted_rg, "a" * MAX_PASSWORD_BYTES
+    rg.users.create("alice", password=at_limit)
+    rg.memberships.add("default", "alice")
+    counting.reset()
+    for oversize in (at_limit + "a", "a" * 10**6):
+        with pytest.raises(InvalidCredentials):
+            rg.auth.login("alice", oversize)
+        with pytest.raises(InvalidCredentials):
+            rg.auth.login("nobody", oversize)  # not even the dummy hash for unknown users
+    assert (counting.hashes, counting.verifies) == (0, 0)
+    rg.auth.login("alice", at_limit)
+    assert counting.verifies == 1

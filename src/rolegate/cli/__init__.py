@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from rolegate.cli import assignments, check, db, demo, permissions, roles, tenants, users
+from rolegate.cli import assignments, auth, check, db, demo, permissions, roles, tenants, users
 from rolegate.cli._common import CliOptions
 from rolegate.cli._errors import GuardedGroup, configure_logging, is_debug
 
@@ -24,9 +24,13 @@ app.add_typer(users.app, name="user")
 app.add_typer(permissions.app, name="permission")
 app.add_typer(roles.app, name="role")
 app.add_typer(assignments.app, name="assignment")
+app.add_typer(auth.sessions_app, name="sessions")
+app.add_typer(auth.keys_app, name="keys")
 app.command("assign")(assignments.assign)
 app.command("unassign")(assignments.unassign)
 app.command("check")(check.check)
+app.command("login")(auth.login)
+app.command("login-history")(auth.login_history)
 app.command("demo")(demo.demo)
 
 

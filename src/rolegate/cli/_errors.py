@@ -1,14 +1,15 @@
-"""The one place where failures become output: an ``error:`` line on stderr and exit code 2.
+"""The one place where failures become output: an ``error:`` line on stderr and an exit code.
 
-Exit codes: 0 success, 1 a negative answer (``check`` denied, a declined confirmation),
-2 any error, the same code Click gives usage errors (as ``kubectl auth can-i`` does).
+Exit codes: 0 success, 1 a negative answer (``check`` denied, a declined confirmation, a
+refused login), 2 any other error, the same code Click gives usage errors (as ``kubectl auth
+can-i`` does). :data:`EXIT_CODES` is the one table from error classes to codes.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
@@ -16,12 +17,18 @@ import typer
 from pydantic import ValidationError
 from typer.core import TyperGroup
 
-from rolegate.errors import RolegateError
+from rolegate.errors import AuthenticationFailed, RolegateError
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
 
 ERROR_EXIT: Final = 2
+REFUSED_EXIT: Final = 1
+
+#: Errors that exit with a code other than :data:`ERROR_EXIT`; the nearest listed base class of
+#: an error decides. A refused login is an answer ("no"), not a malfunction: scripts can tell
+#: wrong credentials from a broken database.
+EXIT_CODES: Final[Mapping[type[RolegateError], int]] = {AuthenticationFailed: REFUSED_EXIT}
 
 # Read straight from the environment, not from Settings: it must work when the settings
 # themselves are what is broken.
@@ -33,11 +40,19 @@ def is_debug() -> bool:
     return os.environ.get(DEBUG_VARIABLE) == "1"
 
 
-def fail(message: str) -> NoReturn:
-    """Print ``error: <message>`` on stderr (first line only) and exit with code 2."""
+def fail(message: str, *, exit_code: int = ERROR_EXIT) -> NoReturn:
+    """Print ``error: <message>`` on stderr (first line only) and exit, with code 2 by default."""
     lines = message.strip().splitlines() or [""]
     typer.echo(f"error: {lines[0]}", err=True)
-    raise typer.Exit(ERROR_EXIT)
+    raise typer.Exit(exit_code)
+
+
+def exit_code_of(error: RolegateError) -> int:
+    """The exit code for ``error``: that of its nearest class in :data:`EXIT_CODES`, else 2."""
+    for cls in type(error).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return ERROR_EXIT
 
 
 @contextmanager
@@ -46,7 +61,7 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except RolegateError as exc:
-        fail(str(exc))
+        fail(str(exc), exit_code=exit_code_of(exc))
     except (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError):
         raise  # Typer's own: exits, aborts, usage errors (exit 2), a reader gone (`| head`)
     except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""``rolegate user``: accounts, their activation and password; ``user show`` for one account."""
+"""``rolegate user``: accounts, their activation, password and lockouts; ``user show`` for one."""
 
 from __future__ import annotations
 
@@ -9,13 +9,26 @@ import typer
 from rolegate.cli._common import Json, UserRef, Yes, confirm_or_stop, open_rolegate
 from rolegate.cli._output import NOTHING, jsonable, moment, print_json, print_table, say, yes_no
 from rolegate.cli._passwords import read_new_password
-from rolegate.entities import Assignment, Membership, User
+from rolegate.cli.auth import DEFAULT_TENANT
+from rolegate.entities import Assignment, Lockout, Membership, User
 from rolegate.facade import Rolegate
 
 app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from one line of stdin.")
+]
+# ``user lockout`` and ``user unlock`` name an account in a tenant, or a client address.
+LockedUser = Annotated[
+    str | None,
+    typer.Argument(metavar="USER", help="Username (any case) or user id; or give --ip."),
+]
+LockoutTenant = Annotated[
+    str, typer.Option("--tenant", metavar="TENANT", help="The tenant of the account's lockout.")
+]
+ClientIp = Annotated[
+    str | None,
+    typer.Option("--ip", metavar="ADDRESS", help="A client IP address instead of a user."),
 ]
 
 
@@ -131,6 +144,53 @@ def set_password(ctx: typer.Context, user: UserRef, password_stdin: PasswordStdi
         password = read_new_password(from_stdin=password_stdin)
         rg.users.set_password(found.id, password)
     say(f"set the password of user {found.username!r}")
+
+
+@app.command("lockout")
+def show_lockout(
+    ctx: typer.Context,
+    user: LockedUser = None,
+    tenant: LockoutTenant = DEFAULT_TENANT,
+    ip: ClientIp = None,
+    as_json: Json = False,
+) -> None:
+    """Show the failed logins and any lockout of an account in a tenant, or of a client IP."""
+    with open_rolegate(ctx) as rg:
+        lockout = rg.auth.lockout(user, tenant=tenant, ip=ip)
+    if as_json:
+        print_json(lockout)
+        return
+    print_table(
+        f"Lockout of {_locked_party(user, tenant, ip)}", ["field", "value"], _fields(lockout)
+    )
+
+
+@app.command("unlock")
+def unlock(
+    ctx: typer.Context,
+    user: LockedUser = None,
+    tenant: LockoutTenant = DEFAULT_TENANT,
+    ip: ClientIp = None,
+) -> None:
+    """Clear the failed logins and any lockout, hard ones included, of an account or client."""
+    with open_rolegate(ctx) as rg:
+        rg.auth.unlock(user, tenant=tenant, ip=ip)  # audited as the CLI's actor
+    say(f"unlocked {_locked_party(user, tenant, ip)}")
+
+
+def _locked_party(user: str | None, tenant: str, ip: str | None) -> str:
+    return f"client {ip}" if ip is not None else f"user {user!r} in tenant {tenant!r}"
+
+
+def _fields(lockout: Lockout) -> list[list[str]]:
+    until = "until unlocked" if lockout.hard_locked else moment(lockout.locked_until)
+    return [
+        ["locked", yes_no(lockout.is_locked)],
+        ["locked until", until],
+        ["failures", str(lockout.failures)],
+        ["consecutive failures", str(lockout.consecutive)],
+        ["last failure", moment(lockout.last_failure_at)],
+    ]
 
 
 def _assignments_by_tenant(

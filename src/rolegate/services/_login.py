@@ -113,7 +113,8 @@ class PasswordCheck:
 
     def __init__(self, ctx: ServiceContext, hasher: PasswordHasher, policy: CheckPolicy) -> None:
         self._ctx, self._hasher, self._policy = ctx, hasher, policy
-        self._dummy_hash: str | None = None
+        # Made now, not at the first unknown user, whose attempt would otherwise cost twice.
+        self._dummy_hash = hasher.hash(secrets.token_urlsafe(16))
 
     def run(
         self,
@@ -160,7 +161,8 @@ class PasswordCheck:
         return result, found.tenant
 
     def _find(self, login_name: str, tenant: Ref, client: Client) -> _Attempt:
-        found = _Attempt(login_name[:MAX_LOGIN_NAME], str(tenant)[:63])
+        # Stored as typed, but PostgreSQL text cannot hold NUL: it is shown as U+FFFD.
+        found = _Attempt(_storable(login_name[:MAX_LOGIN_NAME]), _storable(str(tenant)[:63]))
         if client.ip is not None:
             found.counters.append(Counter(client_key(client.ip), self._policy.client))
         if len(login_name) > MAX_LOGIN_NAME:
@@ -185,14 +187,9 @@ class PasswordCheck:
             return None  # too long or not text: refused before any hashing, for everyone alike
         if encoded is None:
             # Equal work for unknown users: no account enumeration by timing (Django #20760).
-            self._hasher.verify(normal, self._dummy())
+            self._hasher.verify(normal, self._dummy_hash)
             return None
         return normal if self._hasher.verify(normal, encoded) else None
-
-    def _dummy(self) -> str:
-        if self._dummy_hash is None:
-            self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
-        return self._dummy_hash
 
     def _replacement(
         self, found: _Attempt, normal: str, new_password: str | None, purpose: str
@@ -288,6 +285,10 @@ class PasswordCheck:
             actor="anonymous",
             details={"username": found.name, "reason": reason, "ip": client.ip},
         )
+
+
+def _storable(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
 
 
 def _ineligible(found: _Attempt, states: dict[str, ThrottleState], now: datetime) -> str | None:
