@@ -321,7 +321,16 @@ def measure_logins(url: str, name: str, spec: AuthSpec) -> LoginRun:
             for member in members[WARM_UP_LOGINS:]
         ]
         refresh = _refreshes(rg, logged_in, rounds=spec.refresh_rounds)
-    return LoginRun(name, *(Spread.of(samples[part]) for part in _LOGIN_PARTS), refresh)
+    spreads = {part: Spread.of(durations) for part, durations in samples.items()}
+    return LoginRun(
+        name,
+        login=spreads["login"],
+        argon2_in_login=spreads["argon2_in_login"],
+        rest=spreads["rest"],
+        argon2_alone=spreads["argon2_alone"],
+        device_label=spreads["device_label"],
+        refresh=refresh,
+    )
 
 
 _LOGIN_PARTS: Final = ("login", "argon2_in_login", "rest", "argon2_alone", "device_label")

@@ -1,5 +1,6 @@
-"""The entry point: ``python -m bench`` runs every measurement at each size, then the
-authentication section, and reports (``--sections`` picks either).
+"""The entry point: ``python -m bench`` measures authorization at each size, then authentication.
+
+``--sections`` picks either; both run by default.
 
 Per size, in this order (each step's place matters):
 
@@ -58,6 +59,7 @@ from rolegate.db.engine import Database
 POSTGRES_ENV = "ROLEGATE_BENCH_POSTGRES_URL"
 RESULTS = Path(__file__).with_name("results")
 SECTIONS = ("authz", "auth")
+AUTH_DEFAULTS = AuthSpec()
 AUTH_LIBRARIES = {"pyjwt": "pyjwt", "cryptography": "cryptography", "argon2": "argon2-cffi"}
 
 
@@ -80,17 +82,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     timing.add_argument("--casbin-repeats", type=int, default=3)
     auth = parser.add_argument_group("authentication")
     auth.add_argument(
-        "--auth-tokens", type=int, default=AuthSpec.tokens, help="tokens per algorithm and round"
+        "--auth-tokens",
+        type=int,
+        default=AUTH_DEFAULTS.tokens,
+        help="tokens per algorithm and round",
     )
     auth.add_argument(
-        "--auth-cached", type=int, default=AuthSpec.cached_calls, help="cached verifies per round"
+        "--auth-cached",
+        type=int,
+        default=AUTH_DEFAULTS.cached_calls,
+        help="cached verifies per round",
     )
-    auth.add_argument("--auth-rounds", type=int, default=AuthSpec.rounds)
+    auth.add_argument("--auth-rounds", type=int, default=AUTH_DEFAULTS.rounds)
     auth.add_argument(
-        "--logins", type=int, default=AuthSpec.logins, help="timed logins per database"
+        "--logins", type=int, default=AUTH_DEFAULTS.logins, help="timed logins per database"
     )
     auth.add_argument(
-        "--refresh-rounds", type=int, default=AuthSpec.refresh_rounds, help="refreshes per session"
+        "--refresh-rounds",
+        type=int,
+        default=AUTH_DEFAULTS.refresh_rounds,
+        help="refreshes per session",
     )
     parser.add_argument(
         "--sections",

@@ -174,7 +174,7 @@ class TokenPair:
 class LoginAttempt:
     """One login attempt from the login history; ``reason`` is internal, for administrators."""
 
-    id: str
+    id: int
     occurred_at: datetime
     username: str
     user_id: UserId | None

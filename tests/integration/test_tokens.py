@@ -92,12 +92,14 @@ class Genuine:
         drop: tuple[str, ...] = (),
         key: Any = None,
     ) -> str:
-        """The token with header and claim changes (``drop`` removes claims), signed by the
-        real key or ``key``; a fresh ``jti`` each time, so no earlier answer is reused."""
+        """The token with header and claim changes (a header member set to None is left out;
+        ``drop`` removes claims), signed by the real key or ``key``; a fresh ``jti`` each
+        time, so no earlier answer is reused."""
         new_claims = {**self.claims, "jti": uuid.uuid4().hex, **(claims or {})}
         for name in drop:
             new_claims.pop(name)
-        new_header = {**self.header, **(header or {})}
+        changed = {**self.header, **(header or {})}
+        new_header = {name: value for name, value in changed.items() if value is not None}
         return signed(new_header, new_claims, key or self.key, "ES256")
 
 
@@ -213,18 +215,9 @@ def real_key(header: dict[str, Any] | None = None, **claims: Any) -> Callable[[G
     return lambda genuine: genuine.resigned(header, claims)
 
 
-def without(*names: str, header: tuple[str, ...] = ()) -> Callable[[Genuine], str]:
-    """Signed by the real key, without these claims (or header members)."""
-
-    def forge(genuine: Genuine) -> str:
-        token = genuine.resigned(drop=names)
-        if not header:
-            return token
-        claims = jwt.decode(token, options={"verify_signature": False})
-        kept = {k: v for k, v in genuine.header.items() if k not in header}
-        return signed(kept, claims, genuine.key, "ES256")
-
-    return forge
+def without(*names: str) -> Callable[[Genuine], str]:
+    """Signed by the real key, without these claims."""
+    return lambda genuine: genuine.resigned(drop=names)
 
 
 HOUR = 3600
@@ -241,7 +234,7 @@ FORGERIES: dict[str, tuple[Callable[[Genuine], str], str]] = {
     "kid-very-long": (real_key({"kid": "k" * 2000}), "bad_kid"),
     "kid-65-characters": (real_key({"kid": "k" * 65}), "bad_kid"),
     "kid-not-a-string": (real_key({"kid": 7}), "malformed"),  # PyJWT refuses it first
-    "kid-missing": (without(header=("kid",)), "bad_kid"),
+    "kid-missing": (real_key({"kid": None}), "bad_kid"),
     "embedded-jwk-real-kid": (by_attacker(jwk=JWK), "InvalidSignatureError"),
     "embedded-jwk-no-kid": (by_attacker(jwk=JWK, kid=None), "bad_kid"),
     "jku-elsewhere": (
@@ -252,8 +245,11 @@ FORGERIES: dict[str, tuple[Callable[[Genuine], str], str]] = {
         by_attacker(x5u="https://attacker.example/cert.pem"),
         "InvalidSignatureError",
     ),
-    "crit-header": (real_key({"crit": ["exp"]}), "critical_header"),
-    "typ-missing": (without(header=("typ",)), "not_an_access_token"),
+    # b64 is an extension PyJWT understands (RFC 7797), and rolegate still refuses it;
+    # an extension nobody understands PyJWT refuses before rolegate looks.
+    "crit-b64": (real_key({"crit": ["b64"], "b64": True}), "critical_header"),
+    "crit-unknown-extension": (real_key({"crit": ["exp"]}), "malformed"),
+    "typ-missing": (real_key({"typ": None}), "not_an_access_token"),
     "typ-jwt": (real_key({"typ": "JWT"}), "not_an_access_token"),
     "typ-id-token": (real_key({"typ": "id_token+jwt"}), "not_an_access_token"),
     "nbf-future": (lambda g: g.resigned(claims={"nbf": g.claims["iat"] + HOUR}), "not_yet_valid"),
@@ -270,7 +266,7 @@ FORGERIES: dict[str, tuple[Callable[[Genuine], str], str]] = {
     "missing-nbf": (without("nbf"), "MissingRequiredClaimError"),
     "sub-not-a-uuid": (real_key(sub="alice"), "bad_subject"),
     "tid-not-a-uuid": (real_key(tid="acme"), "bad_subject"),
-    "sub-not-a-string": (real_key(sub=12345), "bad_subject"),
+    "sub-not-a-string": (real_key(sub=12345), "InvalidSubjectError"),
     "exp-as-text": (real_key(exp="4102444800"), "bad_time_claim"),
     "no-such-session": (real_key(sid=str(uuid.uuid4())), "session_ended"),
 }
@@ -290,7 +286,7 @@ def test_a_forged_token_is_refused(
 
 @pytest.mark.parametrize(
     "token",
-    ["", "not a token", "a.b.c", "...", "e30.e30.", "rgr_" + "x" * 43, "Bearer x.y.z"],
+    ["", "not a token", "a.b.c", "...", "rgr_" + "x" * 43, "Bearer x.y.z"],
 )
 def test_a_malformed_token_is_refused(rg: Rolegate, token: str) -> None:
     with pytest.raises(InvalidToken) as caught:
@@ -385,6 +381,7 @@ def test_a_rotated_out_key_verifies_until_its_tokens_have_expired(
     old_kid = rg.keys.signer().kid
     # Signed by the old key but valid for a day: only the key's own window can refuse it.
     long_lived = genuine.resigned(claims={"exp": timestamp(clock.now + timedelta(days=1))})
+    rg.auth.verify(long_lived)  # remembered before the rotation, too
     rg.keys.rotate()
     new_kid = rg.keys.signer().kid
     assert new_kid != old_kid
@@ -399,11 +396,11 @@ def test_a_rotated_out_key_verifies_until_its_tokens_have_expired(
     assert jwt.get_unverified_header(fresh.access_token)["kid"] == new_kid
 
     clock.now = window_end + ONE_SECOND
-    with pytest.raises(InvalidToken) as caught:
+    with pytest.raises(InvalidToken):  # though it was verified, and remembered, before
         rg.auth.verify(long_lived)
-    assert caught.value.reason in {"key_retired", "unknown_kid"}
-    with pytest.raises(InvalidToken):
-        rg.auth.verify(genuine.resigned())  # nor any token it signs from now on
+    with pytest.raises(InvalidToken) as caught:
+        rg.auth.verify(genuine.resigned())  # nor any token the old key signs from now on
+    assert caught.value.reason == "key_retired"
     rg.auth.verify(fresh.access_token)
     assert old_kid not in {key["kid"] for key in rg.auth.jwks()["keys"]}
 

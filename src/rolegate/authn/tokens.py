@@ -75,8 +75,10 @@ def issue_access_token(
 
 def decode_access_token(
     token: str, keys: KeyRing, rules: TokenRules, *, now: float, reload: Callable[[], None]
-) -> Principal:
-    """The principal of a valid token, or :class:`InvalidToken` with the reason for logs.
+) -> tuple[Principal, float]:
+    """The principal of a valid token and until when (POSIX seconds) that answer holds: ``exp``
+    plus the leeway, or the end of the signing key's window if sooner. Else
+    :class:`InvalidToken` with the reason for logs.
 
     ``reload`` is called once when the ``kid`` is unknown (another process may have rotated).
     """
@@ -121,7 +123,11 @@ def decode_access_token(
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(reason=type(exc).__name__) from None
-    return _principal(claims, now=now, leeway=rules.leeway)
+    principal = _principal(claims, now=now, leeway=rules.leeway)
+    good_until = principal.expires_at.timestamp() + rules.leeway
+    if verifier.verify_until is not None:  # a retired key vouches for nothing past its window
+        good_until = min(good_until, verifier.verify_until)
+    return principal, good_until
 
 
 def _principal(claims: dict[str, Any], *, now: float, leeway: float) -> Principal:

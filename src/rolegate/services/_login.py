@@ -113,8 +113,7 @@ class PasswordCheck:
 
     def __init__(self, ctx: ServiceContext, hasher: PasswordHasher, policy: CheckPolicy) -> None:
         self._ctx, self._hasher, self._policy = ctx, hasher, policy
-        # Made now, not at the first unknown user, whose attempt would otherwise cost twice.
-        self._dummy_hash = hasher.hash(secrets.token_urlsafe(16))
+        self._dummy_hash: str | None = None
 
     def run(
         self,
@@ -131,13 +130,14 @@ class PasswordCheck:
         :class:`PasswordChangeRequired`) after the failure is recorded and committed."""
         if not isinstance(login_name, str) or not isinstance(password, str):
             raise InvalidInput("username and password must be text")
+        dummy = self._dummy()
         found = self._find(login_name, tenant, client)
         now = self._ctx.now()
         with self._ctx.db.reading() as session:
             states = read_states(session, found.counters)
         reason = _ineligible(found, states, now)
         encoded = found.user.password_hash if reason is None and found.user else None
-        normal = self._check_password(password, encoded)
+        normal = self._check_password(password, encoded, dummy)
         if reason is None and normal is None:
             reason = "bad_password"
         replacement: _Replacement | None = None
@@ -179,7 +179,15 @@ class PasswordCheck:
                     session.expunge(row)
         return found
 
-    def _check_password(self, password: str, encoded: str | None) -> str | None:
+    def _dummy(self) -> str:
+        # Made at the first attempt, whoever it names, so that attempt costs one hash more
+        # for known and unknown users alike (and processes that never log anyone in, such as
+        # most CLI commands, never pay for it).
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy_hash
+
+    def _check_password(self, password: str, encoded: str | None, dummy: str) -> str | None:
         """The normalised password if it matches ``encoded``; always one verification."""
         try:
             normal = bounded_password(password)
@@ -187,7 +195,7 @@ class PasswordCheck:
             return None  # too long or not text: refused before any hashing, for everyone alike
         if encoded is None:
             # Equal work for unknown users: no account enumeration by timing (Django #20760).
-            self._hasher.verify(normal, self._dummy_hash)
+            self._hasher.verify(normal, dummy)
             return None
         return normal if self._hasher.verify(normal, encoded) else None
 

@@ -53,7 +53,7 @@ _MAX_REFRESH_TOKEN: Final = 100
 
 #: (roles, permissions) of a user in a tenant, for the optional token claims.
 ClaimsSource = Callable[[UUID, UUID], tuple[Sequence[str], Sequence[str]]]
-SessionRef = UUID | str | SessionValue | Principal
+SessionRef = UUID | str | SessionValue | Principal | TokenPair
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,16 +240,16 @@ class AuthService:
         """The principal of a valid access token whose session still lives; else
         :class:`InvalidToken`. A token seen before costs two dictionary lookups."""
         now = self._timer()
-        cached = self._verified.get(token)
+        # Not a string: decoding refuses it, and it may be unhashable (a list from JSON).
+        cached = self._verified.get(token) if isinstance(token, str) else None
         if cached is None:
-            principal = decode_access_token(
+            cached = decode_access_token(
                 token,
                 self._keys.ring,
                 self._policy.rules,
                 now=now,
                 reload=self._keys.reload_for_unknown_kid,
             )
-            cached = (principal, principal.expires_at.timestamp() + self._policy.rules.leeway)
             if len(self._verified) >= self._policy.token_cache_size:
                 self._verified.pop(next(iter(self._verified)), None)
             self._verified[token] = cached
@@ -275,8 +275,8 @@ class AuthService:
         return alive
 
     def logout(self, session: SessionRef) -> int:
-        """End ``session`` (an id, a session, or the principal of its token); return the
-        revision. Logging out of an ended session changes nothing."""
+        """End ``session`` (an id, a session, a token pair, or the principal of its access
+        token); return the revision. Logging out of an ended session changes nothing."""
         session_id = _session_id(session)
         with self._ctx.transaction() as tx:
             row = tx.get(SessionRecord, session_id)
@@ -364,7 +364,7 @@ class AuthService:
             raise InvalidInput(f"limit must be between 1 and {MAX_HISTORY}")
         with self._ctx.db.reading() as session:
             query = select(LoginAttemptRecord).order_by(
-                LoginAttemptRecord.occurred_at.desc(), LoginAttemptRecord.id
+                LoginAttemptRecord.occurred_at.desc(), LoginAttemptRecord.id.desc()
             )
             if user is not None:
                 query = query.where(LoginAttemptRecord.user_id == require_user(session, user).id)
@@ -437,6 +437,8 @@ class AuthService:
             self._alive.forget(ended)
         if any(c.scope is Scope.KEYS for c in changes):
             self._keys.mark_stale()
+            # A retired key's window now ends: remembered answers must not outlive it.
+            self._verified = {}
 
     def _pair(self, row: SessionRecord, tenant_slug: str, refresh: str) -> TokenPair:
         now = self._ctx.now()
@@ -488,6 +490,8 @@ def _claim(tx: Session, token: RefreshTokenRecord, now: datetime) -> bool:
 
 
 def _session_id(session: SessionRef) -> UUID:
+    if isinstance(session, TokenPair):
+        return session.session.id
     if isinstance(session, SessionValue):
         return session.id
     if isinstance(session, Principal):
@@ -508,7 +512,7 @@ def _reason(reason: str) -> str:
 
 def _attempt(row: LoginAttemptRecord) -> LoginAttempt:
     return LoginAttempt(
-        id=str(row.id),
+        id=row.id,
         occurred_at=row.occurred_at,
         username=row.username,
         user_id=UserId(row.user_id) if row.user_id else None,

@@ -6,10 +6,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String
+from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rolegate.db.base import Base, uuid_pk
+
+
+#: ``BIGINT`` on PostgreSQL; ``INTEGER`` on SQLite, where only that is an auto-increment rowid.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class SessionRecord(Base):
@@ -70,7 +74,8 @@ class LoginAttemptRecord(Base):
         Index("ix_login_attempts_tenant_time", "tenant_id", "occurred_at"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
+    # A sequence, so attempts within one clock tick still list in the order they happened.
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     username: Mapped[str] = mapped_column(String(254))  # as typed, cut to 254 characters
     user_id: Mapped[uuid.UUID | None]

@@ -22,7 +22,12 @@ _TIME = sa.DateTime(timezone=True)
 def upgrade() -> None:
     op.create_table(
         "login_attempts",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("occurred_at", _TIME, nullable=False),
         sa.Column("username", sa.String(length=254), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=True),
