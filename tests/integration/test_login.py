@@ -367,3 +367,10 @@ def test_unlock_names_a_user_or_an_address(auth: Rolegate) -> None:
         auth.auth.unlock("alice", ip="192.0.2.1")
     with pytest.raises(InvalidInput):
         auth.auth.lockout(ip="not-an-ip")
+
+
+def test_a_login_can_change_the_password_in_the_same_step(auth: Rolegate) -> None:
+    auth.auth.login("alice", PASSWORD, tenant="acme", new_password=NEW_PASSWORD)
+    with pytest.raises(InvalidCredentials):
+        auth.auth.login("alice", PASSWORD, tenant="acme")
+    assert auth.auth.login("alice", NEW_PASSWORD, tenant="acme")

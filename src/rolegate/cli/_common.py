@@ -14,6 +14,8 @@ from rolegate.cli._errors import fail
 from rolegate.config import Settings
 from rolegate.facade import Rolegate
 
+DEFAULT_TENANT: Final = "default"  # the tenant a command acts in when none is named
+
 DECLINED_EXIT: Final = 1
 
 # The arguments and options several commands share, spelt once.

@@ -72,3 +72,12 @@ def listing(values: Iterable[str]) -> str:
 def yes_no(value: bool) -> str:
     """A boolean for a table cell."""
     return "yes" if value else "no"
+
+
+def visible(text: str) -> str:
+    """``text`` with every unprintable character escaped (``\\x1b``, ``\\n``, ``\\u202e``).
+
+    A login name is whatever someone typed: raw, an escape sequence could rewrite the
+    administrator's terminal and a bidi override reorder the row (CWE-150).
+    """
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)

@@ -10,9 +10,9 @@ from typing import Annotated, Final
 
 import typer
 
-from rolegate.cli._common import Json, open_rolegate
+from rolegate.cli._common import DEFAULT_TENANT, Json, open_rolegate
 from rolegate.cli._errors import exit_code_of, fail
-from rolegate.cli._output import NOTHING, moment, print_json, print_table, say, yes_no
+from rolegate.cli._output import NOTHING, moment, print_json, print_table, say, visible, yes_no
 from rolegate.cli._passwords import password_from_stdin, read_new_password
 from rolegate.entities import LoginAttempt, Session, SigningKey, TokenPair
 from rolegate.errors import PasswordChangeRequired
@@ -21,7 +21,6 @@ from rolegate.errors import PasswordChangeRequired
 CLI_USER_AGENT: Final = "rolegate-cli"
 #: The tenant every database has, which the services default to (``DEFAULT_TENANT_SLUG``, in
 #: ``db.models``, which the CLI does not import outside ``rolegate db``).
-DEFAULT_TENANT: Final = "default"
 
 sessions_app = typer.Typer(help="Inspect and end login sessions.", no_args_is_help=True)
 keys_app = typer.Typer(help="List and rotate the token signing keys.", no_args_is_help=True)
@@ -40,7 +39,7 @@ ChangePassword = Annotated[
     bool,
     typer.Option(
         "--change-password",
-        help="Also read a new password, for an account that must change its password to log in.",
+        help="Also read a new password and change to it (required when an admin set the password).",
     ),
 ]
 SessionUser = Annotated[
@@ -182,7 +181,6 @@ def list_keys(
 ) -> None:
     """List the signing keys, newest first: the signing one and those still verifying."""
     with open_rolegate(ctx) as rg:
-        rg.keys.reload()  # a fresh process knows no signing key until it reads them
         keys = rg.keys.list(include_expired=include_expired)
     if as_json:
         print_json(keys)
@@ -245,12 +243,3 @@ def _attempt_row(attempt: LoginAttempt) -> list[str]:
         attempt.ip or NOTHING,
         visible(attempt.user_agent) or NOTHING,
     ]
-
-
-def visible(text: str) -> str:
-    """``text`` with every unprintable character escaped (``\\x1b``, ``\\n``, ``\\u202e``).
-
-    A login name is whatever someone typed: raw, an escape sequence could rewrite the
-    administrator's terminal and a bidi override reorder the row (CWE-150).
-    """
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)

@@ -6,10 +6,16 @@ from typing import Annotated
 
 import typer
 
-from rolegate.cli._common import Json, UserRef, Yes, confirm_or_stop, open_rolegate
+from rolegate.cli._common import (
+    DEFAULT_TENANT,
+    Json,
+    UserRef,
+    Yes,
+    confirm_or_stop,
+    open_rolegate,
+)
 from rolegate.cli._output import NOTHING, jsonable, moment, print_json, print_table, say, yes_no
 from rolegate.cli._passwords import read_new_password
-from rolegate.cli.auth import DEFAULT_TENANT
 from rolegate.entities import Assignment, Lockout, Membership, User
 from rolegate.facade import Rolegate
 

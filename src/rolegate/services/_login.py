@@ -205,10 +205,10 @@ class PasswordCheck:
         """(reason, new hash): the chosen new password, or a rehash with current parameters."""
         user = found.user
         assert user is not None and user.password_hash is not None
-        wants_change = purpose == "password_change" or user.must_change_password
-        if wants_change and new_password is None:
+        must_change = purpose == "password_change" or user.must_change_password
+        if must_change and new_password is None:
             return "password_change_required", None
-        if new_password is not None and wants_change:
+        if new_password is not None:  # asked for, or required: the current one was just proven
             with self._ctx.db.reading() as session:
                 slugs = tenant_slugs_of(session, user.id)
             checked = self._policy.passwords.check(

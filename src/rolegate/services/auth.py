@@ -99,8 +99,9 @@ class AuthService:
         new_password: str | None = None,
     ) -> TokenPair:
         """Check the password and open a session in ``tenant``. Every kind of failure raises
-        the same :class:`InvalidCredentials`; an account whose password an administrator set
-        raises :class:`PasswordChangeRequired` until ``new_password`` is given too."""
+        the same :class:`InvalidCredentials`. With ``new_password`` the password is changed in
+        the same step; an account whose password an administrator set raises
+        :class:`PasswordChangeRequired` until it is given."""
         client = Client.of(ip, user_agent)
         device = device_label(client.user_agent)
         refresh, digest = new_refresh_token()

@@ -137,15 +137,23 @@ class KeyService:
     def list(self, *, include_expired: bool = False) -> list[SigningKey]:
         """Stored keys, newest first; expired ones (no longer verifying) only when asked."""
         now = self._ctx.now()
-        signer = self.ring.signer
         with self._ctx.db.reading() as session:
             rows = session.scalars(
                 select(SigningKeyRecord).order_by(
                     SigningKeyRecord.created_at.desc(), SigningKeyRecord.kid
                 )
             ).all()
+            # As the ring chooses: the newest unretired key of the configured algorithm.
+            signing = next(
+                (
+                    r.kid
+                    for r in rows
+                    if r.retired_at is None and r.algorithm == self.ring.algorithm
+                ),
+                None,
+            )
             return [
-                _key_value(r, signing=signer is not None and r.kid == signer.kid)
+                _key_value(r, signing=r.kid == signing)
                 for r in rows
                 if include_expired or r.verify_until is None or r.verify_until > now
             ]

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from rolegate.db.base import Base, uuid_pk
 
-
 #: ``BIGINT`` on PostgreSQL; ``INTEGER`` on SQLite, where only that is an auto-increment rowid.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
