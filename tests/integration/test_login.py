@@ -15,6 +15,7 @@ from rolegate import (
     InvalidCredentials,
     InvalidInput,
     InvalidPassword,
+    InvalidToken,
     PasswordChangeRequired,
     Rolegate,
     Settings,
@@ -370,7 +371,11 @@ def test_unlock_names_a_user_or_an_address(auth: Rolegate) -> None:
 
 
 def test_a_login_can_change_the_password_in_the_same_step(auth: Rolegate) -> None:
-    auth.auth.login("alice", PASSWORD, tenant="acme", new_password=NEW_PASSWORD)
+    before = auth.auth.login("alice", PASSWORD, tenant="acme")
+    after = auth.auth.login("alice", PASSWORD, tenant="acme", new_password=NEW_PASSWORD)
+    assert [s.id for s in auth.auth.sessions("alice")] == [after.session.id]
+    with pytest.raises(InvalidToken):
+        auth.auth.verify(before.access_token)
     with pytest.raises(InvalidCredentials):
         auth.auth.login("alice", PASSWORD, tenant="acme")
     assert auth.auth.login("alice", NEW_PASSWORD, tenant="acme")

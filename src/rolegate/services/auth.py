@@ -108,6 +108,12 @@ class AuthService:
 
         def open_session(tx: Session, user: UserRecord, tenant_row: TenantRecord) -> SessionRecord:
             now = self._ctx.now()
+            if new_password is not None:  # a new password ends the sessions of the old one
+                ended = end_sessions(
+                    self._ctx, tx, SessionRecord.user_id == user.id, reason="password_changed"
+                )
+                if ended:
+                    self._ctx.bump(tx, *ended)
             row = SessionRecord(
                 user_id=user.id,
                 tenant_id=tenant_row.id,
