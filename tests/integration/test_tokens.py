@@ -29,8 +29,15 @@ from sqlalchemy import select
 
 from rolegate import InvalidConfiguration, InvalidToken, Rolegate, Settings, TokenPair
 from rolegate.authn.tokens import MAX_TOKEN_LENGTH
-from rolegate.db.models import SigningKeyRecord
-from tests.factories import FAST_HASHER, PASSWORD, FakeClock, member_with_password
+from rolegate.db.models import SessionRecord, SigningKeyRecord
+from tests.factories import (
+    FAST_HASHER,
+    PASSWORD,
+    FakeClock,
+    count_rows,
+    member_with_password,
+    wait_until,
+)
 
 HS256_SECRET = "Vq3j0m5kXr7tA1cYz9WfL2pN8sHdE4bU"  # 32 random ASCII characters
 #: JWK members that would disclose a private or symmetric key (RFC 7518 §6).
@@ -502,3 +509,49 @@ def test_a_key_encryption_key_encrypts_stored_private_keys(
         with configured(database_url, clock, key_encryption_key=wrong) as other:
             with pytest.raises(InvalidConfiguration, match="key_encryption_key"):
                 other.auth.login("alice", PASSWORD, tenant="acme")
+
+
+def test_a_wrong_key_encryption_key_fails_login_before_anything_is_written(
+    database_url: str, clock: FakeClock
+) -> None:
+    with configured(database_url, clock, key_encryption_key="the right one, in a vault") as rg:
+        member_with_password(rg)
+        rg.auth.login("alice", PASSWORD, tenant="acme")
+        sessions = count_rows(rg, SessionRecord.__tablename__)
+    with configured(database_url, clock, key_encryption_key="a wrong one") as other:
+        with pytest.raises(InvalidConfiguration):
+            other.auth.login("alice", PASSWORD, tenant="acme")
+        assert count_rows(other, SessionRecord.__tablename__) == sessions
+
+
+def test_keys_stored_before_a_key_encryption_key_was_set_still_sign(
+    database_url: str, clock: FakeClock
+) -> None:
+    with configured(database_url, clock) as plain:
+        member_with_password(plain)
+        plain.auth.login("alice", PASSWORD, tenant="acme")
+    with configured(database_url, clock, key_encryption_key="set later, in a vault") as rg:
+        pair = rg.auth.login("alice", PASSWORD, tenant="acme")
+        assert rg.auth.verify(pair.access_token)
+        rg.keys.rotate()  # the new signing key is encrypted
+        assert [encrypted for _, encrypted in stored_private_keys(rg)].count(True) == 1
+
+
+def test_a_node_that_only_verifies_drops_a_key_rotated_out_elsewhere(
+    rg: Rolegate, database_url: str, clock: FakeClock, genuine: Genuine
+) -> None:
+    long_lived = genuine.resigned(claims={"exp": timestamp(clock.now + timedelta(days=1))})
+    settings = Settings(watch_changes=True)
+    with Rolegate(database_url, hasher=FAST_HASHER, clock=clock, settings=settings) as node:
+        assert node.auth.verify(long_lived)  # remembered by a node that never signs
+        rg.keys.rotate()
+        clock.advance(rg.settings.access_token_ttl + rg.settings.token_leeway + ONE_SECOND)
+
+        def refused() -> bool:
+            try:
+                node.auth.verify(long_lived)
+            except InvalidToken:
+                return True
+            return False
+
+        assert wait_until(refused, timeout=5) is not None

@@ -59,10 +59,20 @@ def seal(key: PrivateKey, passphrase: bytes | None) -> str:
     ).decode()
 
 
-def unseal(pem: str, passphrase: bytes | None, *, kid: str) -> PrivateKey:
-    """The private key stored as ``pem``, or :class:`InvalidConfiguration` naming the setting."""
+def unseal(pem: str, passphrase: bytes | None, *, kid: str, encrypted: bool) -> PrivateKey:
+    """The private key stored as ``pem``, or :class:`InvalidConfiguration` naming the setting.
+
+    A key stored before a key-encryption key was configured is read as it was stored (and
+    should be rotated, so the signing key is encrypted too).
+    """
+    if encrypted and not passphrase:
+        raise InvalidConfiguration(
+            f"signing key {kid!r} is encrypted: set key_encryption_key to the key it was made with"
+        )
     try:
-        key = serialization.load_pem_private_key(pem.encode(), password=passphrase or None)
+        key = serialization.load_pem_private_key(
+            pem.encode(), password=passphrase if encrypted else None
+        )
     except (ValueError, TypeError):
         raise InvalidConfiguration(
             f"signing key {kid!r} cannot be decrypted: check key_encryption_key"
@@ -118,6 +128,7 @@ class StoredKey:
     algorithm: str
     public_jwk: dict[str, Any]
     private_key: str
+    encrypted: bool
     retired: bool
     verify_until: datetime | None
 
@@ -130,6 +141,7 @@ class KeyRing:
         self._secret, self._passphrase = secret, passphrase
         self._lock = threading.Lock()
         self._signer: Signer | None = None
+        self._sealed: StoredKey | None = None  # the signing key, unsealed when first needed
         self._verifiers: dict[str, Verifier] = {}
         if secret is not None:
             kid = secret_kid(secret)
@@ -139,7 +151,19 @@ class KeyRing:
 
     @property
     def signer(self) -> Signer | None:
-        """The key to sign with, or None until one is stored (see :meth:`load`)."""
+        """The key to sign with, or None until one is stored (see :meth:`load`).
+
+        Its private part is decrypted here, on first use: a process that only verifies
+        never needs the key-encryption key.
+        """
+        sealed = self._sealed
+        if self._signer is None and sealed is not None:
+            private = unseal(
+                sealed.private_key, self._passphrase, kid=sealed.kid, encrypted=sealed.encrypted
+            )
+            with self._lock:
+                if self._sealed is sealed:
+                    self._signer = Signer(sealed.kid, sealed.algorithm, private)
         return self._signer
 
     def verifier(self, kid: str) -> Verifier | None:
@@ -150,7 +174,7 @@ class KeyRing:
         """Replace the stored keys: the newest unretired key of the configured algorithm signs
         (rows come newest first); every key still in its verification window verifies."""
         verifiers: dict[str, Verifier] = {}
-        signer = self._signer if self.algorithm == SYMMETRIC else None
+        sealed: StoredKey | None = None
         for row in stored:
             try:
                 public = PyJWK(row.public_jwk, algorithm=row.algorithm).key
@@ -158,14 +182,17 @@ class KeyRing:
                 raise InvalidConfiguration(f"signing key {row.kid!r} is damaged") from None
             until = row.verify_until.timestamp() if row.verify_until is not None else None
             verifiers[row.kid] = Verifier(row.kid, row.algorithm, public, until)
-            if signer is None and not row.retired and row.algorithm == self.algorithm:
-                private = unseal(row.private_key, self._passphrase, kid=row.kid)
-                signer = Signer(row.kid, row.algorithm, private)
+            if sealed is None and not row.retired and row.algorithm == self.algorithm:
+                sealed = row
         if self._secret is not None:
             kid = secret_kid(self._secret)
             verifiers[kid] = Verifier(kid, SYMMETRIC, self._secret, None)
         with self._lock:
-            self._signer, self._verifiers = signer, verifiers
+            self._verifiers = verifiers
+            if self.algorithm != SYMMETRIC:
+                if self._signer is None or sealed is None or sealed.kid != self._signer.kid:
+                    self._signer = None  # unsealed again from ``sealed`` when next needed
+                self._sealed = sealed
 
     @property
     def passphrase(self) -> bytes | None:

@@ -11,9 +11,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from rolegate.authn.throttle import CLEAR, ThrottlePolicy, ThrottleState
+from rolegate.authn.throttle import CLEAR, ThrottlePolicy, ThrottleState, client_key, unlocked
+from rolegate.db.lookup import Ref
 from rolegate.db.models import LoginThrottleRecord
 from rolegate.entities import Lockout
+from rolegate.errors import InvalidInput
+from rolegate.services._context import ServiceContext, require_tenant, require_user
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,4 +105,35 @@ def lockout_value(key: str, state: ThrottleState, *, now_locked: bool) -> Lockou
         locked_until=state.locked_until,
         hard_locked=state.hard_locked,
         is_locked=now_locked,
+    )
+
+
+def throttle_key(session: Session, user: Ref | None, tenant: Ref, ip: str | None) -> str:
+    """The key of ``user``'s account in ``tenant``, or of client ``ip``: exactly one is named."""
+    if (user is None) == (ip is None):
+        raise InvalidInput("name either a user or a client IP address")
+    if ip is not None:
+        try:
+            return client_key(ip)
+        except ValueError:
+            raise InvalidInput(f"not an IP address: {ip!r}") from None
+    assert user is not None
+    return account_key(require_tenant(session, tenant).id, require_user(session, user).id)
+
+
+def clear(ctx: ServiceContext, tx: Session, key: str, *, actor: str | None) -> None:
+    """An administrator's unlock of ``key``: no failures, no lockout; audited."""
+    row = tx.get(LoginThrottleRecord, key, with_for_update=True)
+    before = state_of(row)
+    if row is not None:
+        save(row, unlocked(before))
+    is_client = key.startswith("ip:")
+    ctx.audit(
+        tx,
+        "auth.unlocked",
+        "client" if is_client else "user",
+        key.removeprefix("ip:") if is_client else key.rsplit(":", 1)[-1],
+        tenant_id=row.tenant_id if row is not None else None,
+        actor=actor,
+        details={"was_locked": before.is_locked(ctx.now()), "failures": before.failures},
     )

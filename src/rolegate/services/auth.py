@@ -17,8 +17,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rolegate.authn.devices import device_label
+from rolegate.authn.keys import Signer
 from rolegate.authn.sessions import SessionLiveness
-from rolegate.authn.throttle import client_key, unlocked
+from rolegate.authn.throttle import CLEAR
 from rolegate.authn.tokens import (
     REFRESH_PREFIX,
     TokenRules,
@@ -44,7 +45,7 @@ from rolegate.errors import InvalidInput, InvalidToken, RefreshTokenReused, Sess
 from rolegate.services._context import ServiceContext, require_tenant, require_user
 from rolegate.services._login import CheckPolicy, Client, PasswordCheck
 from rolegate.services._sessions import end_sessions, session_entity
-from rolegate.services._throttles import account_key, lockout_value, state_of
+from rolegate.services._throttles import clear, lockout_value, state_of, throttle_key
 from rolegate.services.keys import KeyService
 from rolegate.types import TenantId, UserId
 
@@ -105,6 +106,7 @@ class AuthService:
         client = Client.of(ip, user_agent)
         device = device_label(client.user_agent)
         refresh, digest = new_refresh_token()
+        signer = self._keys.signer()  # before anything is written: no session without a token
 
         def open_session(tx: Session, user: UserRecord, tenant_row: TenantRecord) -> SessionRecord:
             now = self._ctx.now()
@@ -134,7 +136,7 @@ class AuthService:
         row, tenant_row = self._check.run(
             username_or_email, password, tenant, client, open_session, new_password=new_password
         )
-        return self._pair(row, tenant_row.slug, refresh)
+        return self._pair(row, tenant_row.slug, refresh, signer)
 
     def change_password(
         self,
@@ -185,6 +187,7 @@ class AuthService:
         ):
             raise InvalidToken(reason="malformed_refresh_token")
         successor, digest = new_refresh_token()
+        signer = self._keys.signer()
         outcome = "ok"
         with self._ctx.transaction() as tx:
             found = tx.execute(
@@ -201,7 +204,7 @@ class AuthService:
             raise RefreshTokenReused()
         if outcome != "ok":
             raise InvalidToken(reason=outcome)
-        return self._pair(row, slug, successor)
+        return self._pair(row, slug, successor, signer)
 
     def _rotate(
         self,
@@ -252,7 +255,7 @@ class AuthService:
         if cached is None:
             cached = decode_access_token(
                 token,
-                self._keys.ring,
+                self._keys.current(),
                 self._policy.rules,
                 now=now,
                 reload=self._keys.reload_for_unknown_kid,
@@ -387,7 +390,7 @@ class AuthService:
     ) -> Lockout:
         """The brute-force state of ``user``'s account in ``tenant``, or of client ``ip``."""
         with self._ctx.db.reading() as session:
-            key = self._throttle_key(session, user, tenant, ip)
+            key = throttle_key(session, user, tenant, ip)
             state = state_of(session.get(LoginThrottleRecord, key))
         return lockout_value(key, state, now_locked=state.is_locked(self._ctx.now()))
 
@@ -401,37 +404,9 @@ class AuthService:
     ) -> Lockout:
         """Clear the failures and any lockout of ``user`` in ``tenant`` (or of client ``ip``)."""
         with self._ctx.transaction() as tx:
-            key = self._throttle_key(tx, user, tenant, ip)
-            row = tx.get(LoginThrottleRecord, key, with_for_update=True)
-            before = state_of(row)
-            after = unlocked(before)
-            if row is not None:
-                row.failures, row.consecutive = after.failures, after.consecutive
-                row.locked_until, row.hard_locked = None, False
-            self._ctx.audit(
-                tx,
-                "auth.unlocked",
-                "user" if ip is None else "client",
-                key.rsplit(":", 1)[-1] if ip is None else ip,
-                tenant_id=row.tenant_id if row is not None else None,
-                actor=actor,
-                details={
-                    "was_locked": before.is_locked(self._ctx.now()),
-                    "failures": before.failures,
-                },
-            )
-        return lockout_value(key, after, now_locked=False)
-
-    def _throttle_key(self, session: Session, user: Ref | None, tenant: Ref, ip: str | None) -> str:
-        if (user is None) == (ip is None):
-            raise InvalidInput("name either a user or a client IP address")
-        if ip is not None:
-            try:
-                return client_key(ip)
-            except ValueError:
-                raise InvalidInput(f"not an IP address: {ip!r}") from None
-        assert user is not None
-        return account_key(require_tenant(session, tenant).id, require_user(session, user).id)
+            key = throttle_key(tx, user, tenant, ip)
+            clear(self._ctx, tx, key, actor=actor)
+        return lockout_value(key, CLEAR, now_locked=False)
 
     def jwks(self) -> dict[str, Any]:
         """The public signing keys as a JWK Set, for ``/.well-known/jwks.json``."""
@@ -447,11 +422,13 @@ class AuthService:
             # A retired key's window now ends: remembered answers must not outlive it.
             self._verified = {}
 
-    def _pair(self, row: SessionRecord, tenant_slug: str, refresh: str) -> TokenPair:
+    def _pair(
+        self, row: SessionRecord, tenant_slug: str, refresh: str, signer: Signer
+    ) -> TokenPair:
         now = self._ctx.now()
         expires_at = min(now + self._policy.access_ttl, row.expires_at)
         access = issue_access_token(
-            self._keys.signer(),
+            signer,
             self._policy.rules,
             user_id=row.user_id,
             tenant_id=row.tenant_id,

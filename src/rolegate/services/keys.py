@@ -77,12 +77,19 @@ class KeyService:
                         r.algorithm,
                         r.public_jwk,
                         r.private_key,
+                        r.encrypted,
                         r.retired_at is not None,
                         r.verify_until,
                     )
                     for r in rows
                 ]
             self.ring.load(stored)
+
+    def current(self) -> KeyRing:
+        """The ring, reloaded first if another process changed the keys since."""
+        if self._stale:
+            self.reload()
+        return self.ring
 
     def reload_for_unknown_kid(self) -> None:
         """Reload, unless that was done less than :data:`RELOAD_INTERVAL` ago."""
