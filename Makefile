@@ -19,7 +19,8 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@touch $@
 
-## bench: the authorization benchmark at 10,000 and 100,000 users, with pycasbin alongside and
+## bench: the authorization benchmark (10,000 and 100,000 users, pycasbin alongside) and the
+## authentication benchmark (tokens per algorithm, login, refresh), with
 ## PostgreSQL when ROLEGATE_BENCH_POSTGRES_URL names a database it may wipe (docs/benchmarks.md)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -60,7 +60,8 @@ POSTGRES_ENV = "ROLEGATE_BENCH_POSTGRES_URL"
 RESULTS = Path(__file__).with_name("results")
 SECTIONS = ("authz", "auth")
 AUTH_DEFAULTS = AuthSpec()
-AUTH_LIBRARIES = {"pyjwt": "pyjwt", "cryptography": "cryptography", "argon2": "argon2-cffi"}
+#: What the authentication figures depend on besides rolegate, reported with the machine.
+AUTH_LIBRARIES = ("pyjwt", "cryptography", "argon2-cffi", "ua-parser")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -277,7 +278,7 @@ def _machine(postgres_url: str | None, *, auth: bool) -> dict[str, str]:
     if casbin_peer.available():
         machine["pycasbin"] = casbin_peer.version()
     if auth:
-        machine.update({name: version(dist) for name, dist in AUTH_LIBRARIES.items()})
+        machine.update({name: version(name) for name in AUTH_LIBRARIES})
     return machine
 
 

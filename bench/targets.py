@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from bench.auth import AuthRun, LoginRun, TokenRun
+from bench.auth import AuthRun, TokenRun
 from bench.backend import Listing
+from bench.logins import LoginRun
 from bench.measure import Spread
 from bench.ready import Ready
 from bench.results import BackendRun, SizeRun

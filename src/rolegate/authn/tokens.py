@@ -8,7 +8,9 @@ checked against the injected clock.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
+import json
 import re
 import secrets
 import uuid
@@ -18,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import jwt
+from jwt.utils import base64url_decode
 
 from rolegate.authn.keys import KeyRing, Signer
 from rolegate.entities import Principal
@@ -84,10 +87,7 @@ def decode_access_token(
     """
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken(reason="malformed")
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise InvalidToken(reason="malformed") from None
+    header = _header(token)
     if str(header.get("typ", "")).lower() not in _TYPES:
         raise InvalidToken(reason="not_an_access_token")
     if "crit" in header:  # RFC 7515 §4.1.11: refuse extensions we do not understand
@@ -128,6 +128,19 @@ def decode_access_token(
     if verifier.verify_until is not None:  # a retired key vouches for nothing past its window
         good_until = min(good_until, verifier.verify_until)
     return principal, good_until
+
+
+def _header(token: str) -> dict[str, Any]:
+    """The JOSE header, read to find the key. Only the first segment is decoded here:
+    ``jwt.get_unverified_header`` decodes and checks all three (30-70 µs, a third of a first
+    verification), and ``jwt.decode`` checks the whole token again right after anyway."""
+    try:
+        header = json.loads(base64url_decode(token.partition(".")[0]))
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidToken(reason="malformed") from None
+    if not isinstance(header, dict):
+        raise InvalidToken(reason="malformed")
+    return header
 
 
 def _principal(claims: dict[str, Any], *, now: float, leeway: float) -> Principal:
