@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
@@ -74,8 +73,3 @@ def session_entity(
         is_active=row.revoked_at is None and now < idle_expires_at,
         revision=revision,
     )
-
-
-def session_details(row: SessionRecord) -> dict[str, Any]:
-    """What an audit event says about a session (never a token)."""
-    return {"user_id": row.user_id, "device": row.device, "ip": row.created_ip}
