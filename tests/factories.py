@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+import httpx
 from hypothesis import strategies as st
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.engine import make_url
@@ -609,3 +610,41 @@ def usage_error(result: Result) -> str:
     assert result.exit_code == 2, f"exit {result.exit_code}: {result.output}"
     assert "Traceback" not in result.output
     return " ".join(result.stderr.replace("│", " ").split())
+
+
+# ---- the HTTP API --------------------------------------------------------------------------
+
+
+@dataclass
+class AuthActions:
+    """Intent helpers over the ``/v1/auth`` endpoints (Flask's ``AuthActions``)."""
+
+    client: httpx.AsyncClient
+
+    async def login(
+        self, username: str = "alice", *, tenant: str = "acme", password: str = PASSWORD
+    ) -> dict[str, Any]:
+        """Log in and return the token response; fails the test unless it is a 200."""
+        response = await self.client.post(
+            "/v1/auth/login", json={"username": username, "password": password, "tenant": tenant}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    @staticmethod
+    def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+        """The Authorization header for a token response."""
+        return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """``response`` is an RFC 9457 problem of ``status`` with ``code``, and leaks no traceback;
+    returns its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["code"] == code, body
+    assert set(body) >= {"type", "title", "status", "detail", "code"}
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    return body

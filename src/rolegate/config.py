@@ -5,10 +5,11 @@ Only the facade and the edges read settings; engines and services take plain val
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///rolegate.db"
@@ -82,6 +83,10 @@ class Settings(BaseSettings):
     key_encryption_key: SecretStr | None = Field(
         None, description="encrypts the private parts of signing keys stored in the database"
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks whose X-Forwarded-For is believed (JSON list)",
+    )
     # Brute-force protection; Keycloak's defaults (failure factor 30, wait increment 60 s,
     # max wait 15 min, failure reset 12 h) and NIST SP 800-63B-4's 100 consecutive failures.
     lockout_failures: int = Field(30, ge=1, description="account failures before lockouts")
@@ -92,6 +97,13 @@ class Settings(BaseSettings):
     lockout_hard_limit: int = Field(
         100, ge=1, le=100, description="consecutive account failures that lock until unlocked"
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:

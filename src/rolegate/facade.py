@@ -23,9 +23,9 @@ from rolegate.authz.holders import HolderPage
 from rolegate.authz.watch import ChangeWatcher
 from rolegate.config import Settings
 from rolegate.db.engine import Database
-from rolegate.db.migrate import ensure_current, upgrade
+from rolegate.db.migrate import current_revision, ensure_current, head_revision, upgrade
 from rolegate.db.models import DEFAULT_TENANT_SLUG
-from rolegate.errors import InvalidInput
+from rolegate.errors import InvalidInput, StorageError
 from rolegate.services._context import SYSTEM_ACTOR, ServiceContext
 from rolegate.services._login import CheckPolicy, PasswordCheck
 from rolegate.services.assignments import AssignmentService
@@ -288,6 +288,17 @@ class Rolegate:
     def upgrade(self) -> None:
         """Apply every pending schema migration."""
         upgrade(self.db)
+
+    def readiness(self) -> tuple[bool, str]:
+        """Whether the database answers and its schema is the one this rolegate needs, with the
+        revision it is at (``"none"`` for an empty database, ``"unreachable"``): a readiness probe.
+        """
+        try:
+            current = current_revision(self.db)
+        except StorageError:
+            log.warning("readiness: the database does not answer", exc_info=True)
+            return False, "unreachable"
+        return current == head_revision(), current or "none"
 
     def close(self) -> None:
         """Stop watching for changes and release database connections."""

@@ -277,3 +277,13 @@ def test_optional_claims_carry_roles_and_permissions(database_url: str, clock: F
         rg.roles.grant("acme", "viewer", "files:read")
         claims = jwt.decode(login(rg).access_token, options={"verify_signature": False})
         assert claims["perms_truncated"] is True and "permissions" not in claims
+
+
+def test_a_session_is_found_for_its_owner_only(alice: Rolegate) -> None:
+    member_with_password(alice, "bob")
+    bobs = alice.auth.login("bob", PASSWORD, tenant="acme")
+    with pytest.raises(SessionNotFound):
+        alice.auth.revoke_session(bobs.session.id, owner=alice.users.get("alice").id)
+    assert alice.auth.verify(bobs.access_token)
+    ended = alice.auth.revoke_session(bobs.session.id, owner=alice.users.get("bob").id)
+    assert not ended.is_active

@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from rolegate.cli import assignments, auth, check, db, demo, permissions, roles, tenants, users
+from rolegate.cli import (
+    assignments,
+    auth,
+    check,
+    db,
+    demo,
+    permissions,
+    roles,
+    serve,
+    tenants,
+    users,
+)
 from rolegate.cli._common import CliOptions
 from rolegate.cli._errors import GuardedGroup, configure_logging, is_debug
 
@@ -32,6 +43,7 @@ app.command("check")(check.check)
 app.command("login")(auth.login)
 app.command("login-history")(auth.login_history)
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
 
 
 @app.callback()

@@ -302,12 +302,19 @@ class AuthService:
             return self._ctx.bump(tx, *changes) if changes else self._ctx.current_revision(tx)
 
     def revoke_session(
-        self, session: SessionRef, *, reason: str = "revoked", actor: str | None = None
+        self,
+        session: SessionRef,
+        *,
+        owner: UUID | None = None,
+        reason: str = "revoked",
+        actor: str | None = None,
     ) -> SessionValue:
-        """End one session (an administrator's act); return it as it now is."""
+        """End one session; return it as it now is. With ``owner``, only a session of that
+        user is found: another user's reads as missing, so session ids cannot be probed."""
         session_id = _session_id(session)
         with self._ctx.transaction() as tx:
-            if tx.get(SessionRecord, session_id) is None:
+            found = tx.get(SessionRecord, session_id)
+            if found is None or (owner is not None and found.user_id != owner):
                 raise SessionNotFound(str(session_id))
             changes = end_sessions(
                 self._ctx, tx, SessionRecord.id == session_id, reason=_reason(reason), actor=actor

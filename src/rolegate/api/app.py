@@ -1,0 +1,106 @@
+"""The app factory: ``create_app(rolegate)`` builds the HTTP service around one facade.
+
+There is no module-level app: every test and every server process builds its own. For
+``uvicorn --factory`` (and ``rolegate serve``), :func:`create_app_from_settings` builds the
+facade from ``ROLEGATE_*`` settings as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Final
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rolegate import __version__
+from rolegate.api.deps import trusted_networks
+from rolegate.api.problems import HTTP_PROBLEMS, install_problem_handlers, problem_response
+from rolegate.api.routers import auth, health
+from rolegate.facade import Rolegate
+
+#: The largest request body accepted; every body this API reads is a few hundred bytes.
+MAX_BODY_BYTES: Final = 1024 * 1024
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+class BodySizeLimit:
+    """Refuse request bodies over ``max_bytes`` with a 413 problem: a declared
+    ``Content-Length`` before the app runs, a streamed (chunked) body as its bytes arrive."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve ``scope``, counting the body it receives."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            status = 413 if declared.isdigit() else 400
+            detail = self._too_large if status == 413 else "invalid Content-Length header"
+            await problem_response(HTTP_PROBLEMS[status], detail)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # Raised inside the endpoint's body read: FastAPI re-raises it, and the
+                    # problem handlers answer it like any other HTTP error.
+                    raise HTTPException(413, self._too_large)
+            return message
+
+        await self.app(scope, counted, send)
+
+    @property
+    def _too_large(self) -> str:
+        return f"the request body is larger than {self.max_bytes} bytes"
+
+
+def create_app(rolegate: Rolegate, *, trusted_proxies: Sequence[str] = ()) -> FastAPI:
+    """The HTTP service for ``rolegate``. ``X-Forwarded-For`` counts only from a peer in
+    ``trusted_proxies`` (addresses or networks). The caller keeps ownership of ``rolegate``."""
+    return _build(rolegate, trusted_proxies=trusted_proxies, lifespan=None)
+
+
+def create_app_from_settings() -> FastAPI:
+    """The HTTP service on a :class:`Rolegate` built from settings, closed at shutdown:
+    ``uvicorn --factory rolegate.api.app:create_app_from_settings``."""
+    rolegate = Rolegate()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            rolegate.close()
+
+    return _build(rolegate, trusted_proxies=rolegate.settings.trusted_proxies, lifespan=lifespan)
+
+
+def _build(
+    rolegate: Rolegate, *, trusted_proxies: Sequence[str], lifespan: Lifespan | None
+) -> FastAPI:
+    app = FastAPI(
+        title="rolegate",
+        version=__version__,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.rolegate = rolegate
+    app.state.trusted_proxies = trusted_networks(trusted_proxies)
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    return app

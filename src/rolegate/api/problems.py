@@ -1,0 +1,202 @@
+"""Errors as RFC 9457 problem documents (``application/problem+json``), from one table.
+
+Every problem has ``type``, ``title``, ``status``, ``detail`` and ``code``. ``type`` names the
+problem type, one per entry of :data:`PROBLEMS` (what a client must do about it); ``code`` is the
+error's own stable code (``user_not_found`` under the type ``not_found``). Server-side failures
+(5xx) never say more than their title: the cause is logged, not sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from rolegate.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    ConcurrentChange,
+    Conflict,
+    InvalidConfiguration,
+    InvalidInput,
+    InvalidPassword,
+    InvalidToken,
+    NotFound,
+    PasswordChangeRequired,
+    RolegateError,
+    SchemaNotCurrent,
+    StorageError,
+)
+
+log = logging.getLogger("rolegate.api")
+
+PROBLEM_BASE: Final = "https://rolegate.dev/problems/"
+_SECRET_WORDS: Final = ("password", "token", "secret")
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    """How one family of errors is answered: status, type slug, title and any auth challenge."""
+
+    slug: str
+    status: int
+    title: str
+    challenge: str | None = None  # the WWW-Authenticate value of a 401 (RFC 6750 §3)
+
+    @property
+    def uri(self) -> str:
+        """The problem's ``type`` member: a stable URI naming this family."""
+        return PROBLEM_BASE + self.slug
+
+
+_BEARER = "Bearer"
+INTERNAL_ERROR: Final = ProblemType("internal_error", 500, "Internal server error")
+REQUEST_INVALID: Final = ProblemType("invalid_request", 422, "Invalid request")
+
+#: The one table from rolegate errors to problems; the nearest class in an error's MRO wins.
+PROBLEMS: Final[Mapping[type[RolegateError], ProblemType]] = {
+    RolegateError: INTERNAL_ERROR,
+    NotFound: ProblemType("not_found", 404, "Not found"),
+    AlreadyExists: ProblemType("already_exists", 409, "Already exists"),
+    InvalidInput: ProblemType("invalid_input", 422, "Invalid input"),
+    InvalidPassword: ProblemType("invalid_password", 422, "Password not accepted"),
+    # A setting or stored key the server cannot use: the operator's problem, not the caller's.
+    InvalidConfiguration: ProblemType("server_misconfigured", 500, "Server misconfigured"),
+    AuthenticationFailed: ProblemType("unauthenticated", 401, "Not authenticated", _BEARER),
+    InvalidToken: ProblemType(
+        "invalid_token", 401, "Invalid token", f'{_BEARER} error="invalid_token"'
+    ),
+    # The password was right, so the caller *is* authenticated, but must act before getting a
+    # session: 403, and no challenge, since other credentials would not help.
+    PasswordChangeRequired: ProblemType(
+        "password_change_required", 403, "Password change required"
+    ),
+    Conflict: ProblemType("conflict", 409, "Conflict"),
+    ConcurrentChange: ProblemType("concurrent_change", 409, "Concurrent change"),
+    StorageError: ProblemType("storage_unavailable", 503, "Storage unavailable"),
+    SchemaNotCurrent: ProblemType("schema_not_current", 503, "Database schema not current"),
+}
+
+#: Problems for HTTP-level refusals (no route, wrong method, body too large), by status.
+HTTP_PROBLEMS: Final[Mapping[int, ProblemType]] = {
+    problem.status: problem
+    for problem in (
+        ProblemType("bad_request", 400, "Bad request"),
+        ProblemType("unauthenticated", 401, "Not authenticated", _BEARER),
+        ProblemType("forbidden", 403, "Forbidden"),
+        ProblemType("not_found", 404, "Not found"),
+        ProblemType("method_not_allowed", 405, "Method not allowed"),
+        ProblemType("content_too_large", 413, "Content too large"),
+        ProblemType("unsupported_media_type", 415, "Unsupported media type"),
+        REQUEST_INVALID,
+    )
+}
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON response with the problem media type."""
+
+    media_type = "application/problem+json"
+
+
+def problem_response(
+    problem: ProblemType,
+    detail: str,
+    *,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> ProblemResponse:
+    """The problem document for ``problem``, with extension members; ``code`` defaults to the
+    problem's slug."""
+    body = {
+        "type": problem.uri,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": detail,
+        "code": code or problem.slug,
+        **(extensions or {}),
+    }
+    all_headers = dict(headers or {})
+    if problem.challenge is not None:
+        all_headers.setdefault("WWW-Authenticate", problem.challenge)
+    return ProblemResponse(body, status_code=problem.status, headers=all_headers)
+
+
+def problem_of(error: RolegateError) -> ProblemType:
+    """The entry of :data:`PROBLEMS` for the nearest class of ``error`` that has one."""
+    for cls in type(error).__mro__:
+        if cls in PROBLEMS:
+            return PROBLEMS[cls]
+    return INTERNAL_ERROR
+
+
+def rolegate_error_response(error: RolegateError) -> ProblemResponse:
+    """``error`` as a problem; a server-side failure is logged and described by its title only."""
+    problem = problem_of(error)
+    if problem.status >= 500:
+        log.error("request failed: %s", error.code, exc_info=error)
+        return problem_response(problem, problem.title, code=error.code)
+    extensions = {"rule": error.rule} if isinstance(error, InvalidPassword) else None
+    return problem_response(problem, str(error), code=error.code, extensions=extensions)
+
+
+def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Field paths and messages; an input is echoed only when it is a scalar of a field whose
+    name does not look secret (a "missing" error's input is the whole object, password too)."""
+    listed = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        entry: dict[str, Any] = {
+            "field": ".".join(location),
+            "message": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
+        value = error.get("input")
+        last = location[-1].lower() if location else ""
+        is_scalar = value is None or isinstance(value, str | int | float | bool)
+        if is_scalar and not any(word in last for word in _SECRET_WORDS):
+            entry["input"] = value
+        listed.append(entry)
+    return listed
+
+
+async def _on_rolegate_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RolegateError)
+    return rolegate_error_response(exc)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _field_errors(exc.errors())
+    detail = f"the request is not valid ({len(errors)} error{'s' * (len(errors) != 1)})"
+    return problem_response(REQUEST_INVALID, detail, extensions={"errors": errors})
+
+
+async def _on_http_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, HTTPException)
+    problem = HTTP_PROBLEMS.get(exc.status_code) or ProblemType(
+        f"http_{exc.status_code}", exc.status_code, f"HTTP {exc.status_code}"
+    )
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail else problem.title
+    return problem_response(problem, detail, headers=exc.headers)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> ProblemResponse:
+    # Never the exception text: it may hold SQL, paths or data. The log has it all.
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(INTERNAL_ERROR, "an unexpected error occurred")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error ``app`` can raise answer with a problem document."""
+    app.add_exception_handler(RolegateError, _on_rolegate_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

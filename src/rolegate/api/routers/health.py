@@ -1,0 +1,41 @@
+"""Probes and the public keys: ``/healthz``, ``/readyz``, ``/.well-known/jwks.json``."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from rolegate.api.deps import RolegateDep
+from rolegate.api.problems import ProblemType, problem_response
+
+router = APIRouter(tags=["health"])
+
+NOT_READY: Final = ProblemType("not_ready", 503, "Not ready")
+
+# A new key signs at once, so verifiers must refetch on an unknown ``kid`` whatever this says;
+# five minutes only spares the database the polling of well-behaved ones.
+JWKS_CACHE_CONTROL: Final = "public, max-age=300"
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive (the database is not asked: see ``/readyz``)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+def readyz(rolegate: RolegateDep) -> JSONResponse:
+    """Ready when the database answers and its schema is current; else a 503 problem."""
+    ready, schema = rolegate.readiness()
+    if not ready:
+        return problem_response(NOT_READY, f"database schema: {schema}")
+    return JSONResponse({"status": "ready", "schema": schema})
+
+
+@router.get("/.well-known/jwks.json", response_model=None)
+def jwks(rolegate: RolegateDep) -> JSONResponse:
+    """The public keys that verify access tokens, as a JWK Set (RFC 7517)."""
+    keys: dict[str, Any] = rolegate.auth.jwks()
+    return JSONResponse(keys, headers={"Cache-Control": JWKS_CACHE_CONTROL})
