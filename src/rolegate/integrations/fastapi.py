@@ -1,0 +1,84 @@
+"""FastAPI: :func:`install` once per app, then dependencies that return the caller.
+
+::
+
+    app = FastAPI()
+    install(app, verifier=LocalVerifier(rg), decider=LocalDecider(rg))
+
+    CanReadDocuments = Annotated[Principal, Depends(require_permission("documents:read"))]
+
+    @app.get("/documents")
+    def list_documents(principal: CanReadDocuments) -> list[Document]: ...
+
+The verifier and decider live on ``app.state``, not in a closure: requirements are declared at
+import time, in module-level aliases, before any app or :class:`Rolegate` exists, and each app
+(each test) carries its own. Dependencies are plain ``def`` functions, which FastAPI runs in
+its threadpool: verifying and deciding may wait on a database or a JWKS fetch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Final
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from rolegate.entities import Principal
+from rolegate.errors import InvalidConfiguration
+from rolegate.integrations._core import AccessRefused, Decider, Gatekeeper, TokenVerifier
+from rolegate.names import parse_permission
+
+STATE_KEY: Final = "rolegate_gatekeeper"
+
+# auto_error=False: a missing or non-bearer header is refused by the Gatekeeper, as a problem
+# document; HTTPBearer still declares the security scheme in the app's OpenAPI.
+_bearer = HTTPBearer(auto_error=False, description="A rolegate access token (JWT).")
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def install(app: FastAPI, *, verifier: TokenVerifier, decider: Decider) -> None:
+    """Protect ``app`` with ``verifier`` and ``decider``; refusals answer as problem+json."""
+    setattr(app.state, STATE_KEY, Gatekeeper(verifier, decider))
+    app.add_exception_handler(AccessRefused, _on_refused)
+
+
+def gatekeeper_of(request: Request) -> Gatekeeper:
+    """The :class:`Gatekeeper` that :func:`install` put on the request's app."""
+    gatekeeper = getattr(request.app.state, STATE_KEY, None)
+    if not isinstance(gatekeeper, Gatekeeper):  # fail closed: a 500, never an open endpoint
+        raise InvalidConfiguration("call rolegate.integrations.fastapi.install(app, ...) first")
+    return gatekeeper
+
+
+def current_principal(request: Request, credentials: BearerCredentials) -> Principal:
+    """The caller of a valid bearer token (else a 401 problem); no permission is checked."""
+    token = credentials.credentials if credentials is not None else None
+    return gatekeeper_of(request).authenticate(token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_permission(permission: str) -> Callable[[Request, Principal], Principal]:
+    """A dependency returning the caller if it holds ``permission`` in its token's tenant:
+    401, 403 or 503 problem otherwise. A malformed name raises here, at import time."""
+    parse_permission(permission)
+
+    def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
+        gatekeeper_of(request).authorize(principal, permission)
+        return principal
+
+    dependency.__name__ = dependency.__qualname__ = f"require_permission({permission!r})"
+    return dependency
+
+
+async def _on_refused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AccessRefused)
+    return JSONResponse(
+        exc.problem,
+        status_code=exc.status,
+        headers=exc.headers,
+        media_type="application/problem+json",
+    )

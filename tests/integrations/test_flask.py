@@ -1,0 +1,128 @@
+"""The Flask integration on a real app, real tokens and a real Rolegate of each backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from flask import Flask
+
+from rolegate import InvalidName, Rolegate
+from rolegate.integrations import LocalDecider, LocalVerifier
+from rolegate.integrations.flask import RolegateFlask, current_principal, require_permission
+from tests.factories import FakeClock, assert_problem
+from tests.integrations.conftest import Login
+
+
+def documents_app(rg: Rolegate, *, installed: bool = True) -> Flask:
+    """A small documents API: two decorated views and one that reads the principal only."""
+    app = Flask(__name__)
+    extension = RolegateFlask(verifier=LocalVerifier(rg), decider=LocalDecider(rg))
+    if installed:
+        extension.init_app(app)  # the app-factory way
+
+    @app.get("/documents")
+    @require_permission("documents:read")
+    def list_documents() -> dict[str, str]:
+        return {"user": str(current_principal.user_id), "tenant": str(current_principal.tenant_id)}
+
+    @app.post("/documents")
+    @require_permission("documents:write")
+    def create_document() -> tuple[dict[str, str], int]:
+        return {"created": "yes"}, 201
+
+    @app.get("/me")
+    def me() -> dict[str, str]:
+        return {"user": str(current_principal.user_id)}
+
+    return app
+
+
+def client_of(app: Flask) -> httpx.Client:
+    """An HTTP client that talks to ``app`` in memory, over WSGI."""
+    return httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://testserver")
+
+
+@pytest.fixture
+def client(documents: Rolegate) -> Iterator[httpx.Client]:
+    """A client of :func:`documents_app` on the documents policy."""
+    with client_of(documents_app(documents)) as client:
+        yield client
+
+
+def test_the_decorated_view_runs_for_a_holder_and_sees_the_principal(
+    client: httpx.Client, documents: Rolegate, login: Login
+) -> None:
+    response = client.get("/documents", headers=login("alice"))
+    assert response.status_code == 200, response.text
+    alice, acme = documents.users.get("alice"), documents.tenants.get("acme")
+    assert response.json() == {"user": str(alice.id), "tenant": str(acme.id)}
+
+
+def test_an_authenticated_user_without_the_permission_gets_a_403_problem(
+    client: httpx.Client, login: Login
+) -> None:
+    body = assert_problem(client.get("/documents", headers=login("bob")), 403, "permission_denied")
+    assert body["permission"] == "documents:read"
+    assert_problem(client.post("/documents", headers=login("alice")), 403, "permission_denied")
+
+
+def test_the_permission_is_checked_in_the_tokens_tenant(client: httpx.Client, login: Login) -> None:
+    response = client.get("/documents", headers=login("alice", tenant="globex"))
+    assert_problem(response, 403, "permission_denied")
+
+
+@pytest.mark.parametrize(
+    ("authorization", "code", "challenge"),
+    [
+        (None, "authentication_failed", "Bearer"),
+        ("Basic YWxpY2U6cHc=", "authentication_failed", "Bearer"),
+        ("Bearer not-a-token", "invalid_token", 'Bearer error="invalid_token"'),
+    ],
+)
+@pytest.mark.parametrize("path", ["/documents", "/me"])
+def test_no_or_a_bad_token_is_a_401_problem_with_a_challenge(
+    client: httpx.Client, path: str, authorization: str | None, code: str, challenge: str
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = client.get(path, headers=headers)
+    assert_problem(response, 401, code)
+    assert response.headers["WWW-Authenticate"] == challenge
+
+
+def test_an_expired_token_is_refused(client: httpx.Client, login: Login, clock: FakeClock) -> None:
+    headers = login("alice")
+    assert client.get("/documents", headers=headers).status_code == 200
+    clock.advance(timedelta(minutes=10, seconds=11))
+    assert_problem(client.get("/documents", headers=headers), 401, "invalid_token")
+
+
+def test_a_revoked_session_is_refused_on_its_next_request(
+    client: httpx.Client, documents: Rolegate, login: Login
+) -> None:
+    headers = login("alice")
+    assert client.get("/me", headers=headers).status_code == 200
+    documents.auth.revoke_all("alice")
+    assert_problem(client.get("/me", headers=headers), 401, "invalid_token")
+
+
+def test_a_decider_that_cannot_decide_is_a_503_never_a_200(
+    client: httpx.Client, login: Login, database_down: Callable[[], None]
+) -> None:
+    headers = login("alice")
+    assert client.get("/me", headers=headers).status_code == 200
+    database_down()
+    assert_problem(client.get("/documents", headers=headers), 503, "decision_unavailable")
+
+
+def test_an_app_without_the_extension_fails_closed(documents: Rolegate, login: Login) -> None:
+    with client_of(documents_app(documents, installed=False)) as client:
+        assert client.get("/documents", headers=login("alice")).status_code == 500
+        assert client.get("/me", headers=login("alice")).status_code == 500
+
+
+def test_a_malformed_permission_name_fails_at_import_time() -> None:
+    with pytest.raises(InvalidName):
+        require_permission("documents")
