@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rolegate import __version__
 from rolegate.api.deps import trusted_networks
+from rolegate.api.metrics import Metrics, RequestMetrics
 from rolegate.api.problems import HTTP_PROBLEMS, install_problem_handlers, problem_response
 from rolegate.api.routers import auth, health
 from rolegate.facade import Rolegate
@@ -99,8 +100,10 @@ def _build(
     )
     app.state.rolegate = rolegate
     app.state.trusted_proxies = trusted_networks(trusted_proxies)
+    app.state.metrics = metrics = Metrics(rolegate)
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: counts the 413s too
     return app

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from rolegate.api.metrics import Metrics
 from rolegate.entities import Principal
 from rolegate.errors import AuthenticationFailed
 from rolegate.facade import Rolegate
@@ -22,6 +23,12 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 def trusted_networks(proxies: Iterable[str]) -> tuple[Network, ...]:
     """Parse proxy addresses or networks (``10.0.0.1``, ``10.0.0.0/8``); bad ones raise."""
     return tuple(ipaddress.ip_network(proxy.strip(), strict=False) for proxy in proxies)
+
+
+def metrics_of(request: Request) -> Metrics:
+    """The app's Prometheus instruments."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
 
 
 def rolegate_of(request: Request) -> Rolegate:
@@ -81,5 +88,6 @@ def bearer_principal(
 
 
 RolegateDep = Annotated[Rolegate, Depends(rolegate_of)]
+MetricsDep = Annotated[Metrics, Depends(metrics_of)]
 ClientIp = Annotated[str | None, Depends(client_ip)]
 CurrentPrincipal = Annotated[Principal, Depends(bearer_principal)]

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from rolegate.api.deps import ClientIp, CurrentPrincipal, RolegateDep
+from rolegate.api.deps import ClientIp, CurrentPrincipal, MetricsDep, RolegateDep
 from rolegate.api.schemas.auth import (
     LoginRequest,
     MeRead,
@@ -17,7 +17,12 @@ from rolegate.api.schemas.auth import (
     SessionsEnded,
     TokenResponse,
 )
-from rolegate.errors import InvalidInput
+from rolegate.errors import (
+    InvalidCredentials,
+    InvalidInput,
+    PasswordChangeRequired,
+    RolegateError,
+)
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -37,17 +42,23 @@ def login(
     response: Response,
     rolegate: RolegateDep,
     ip: ClientIp,
+    metrics: MetricsDep,
     user_agent: UserAgent = None,
 ) -> TokenResponse:
     """Check the password and open a session; every kind of failure is the same 401."""
-    pair = rolegate.auth.login(
-        body.username,
-        body.password.get_secret_value(),
-        tenant=body.tenant,
-        ip=ip,
-        user_agent=user_agent,
-        new_password=body.new_password.get_secret_value() if body.new_password else None,
-    )
+    try:
+        pair = rolegate.auth.login(
+            body.username,
+            body.password.get_secret_value(),
+            tenant=body.tenant,
+            ip=ip,
+            user_agent=user_agent,
+            new_password=body.new_password.get_secret_value() if body.new_password else None,
+        )
+    except RolegateError as exc:
+        metrics.logins.labels(_login_result(exc)).inc()
+        raise
+    metrics.logins.labels("success").inc()
     _no_store(response)
     return TokenResponse.of(pair)
 
@@ -139,3 +150,12 @@ def change_password(
         user_agent=user_agent,
         keep_session=principal.session_id,
     )
+
+
+def _login_result(exc: RolegateError) -> str:
+    """The ``result`` label of a refused login (a small fixed set, never the reason)."""
+    if isinstance(exc, PasswordChangeRequired):
+        return "password_change_required"
+    if isinstance(exc, InvalidCredentials):
+        return "invalid_credentials"
+    return "error"

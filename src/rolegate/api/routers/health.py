@@ -1,13 +1,15 @@
-"""Probes and the public keys: ``/healthz``, ``/readyz``, ``/.well-known/jwks.json``."""
+"""Probes, metrics and the public keys: ``/healthz``, ``/readyz``, ``/metrics``,
+``/.well-known/jwks.json``."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from rolegate.api.deps import RolegateDep
+from rolegate.api.deps import MetricsDep, RolegateDep
+from rolegate.api.metrics import CONTENT_TYPE
 from rolegate.api.problems import ProblemType, problem_response
 
 router = APIRouter(tags=["health"])
@@ -32,6 +34,12 @@ def readyz(rolegate: RolegateDep) -> JSONResponse:
     if not ready:
         return problem_response(NOT_READY, f"database schema: {schema}")
     return JSONResponse({"status": "ready", "schema": schema})
+
+
+@router.get("/metrics", response_model=None)
+def metrics(collected: MetricsDep) -> Response:
+    """Prometheus metrics: requests by route and status, latency, logins, the authz cache."""
+    return Response(collected.render(), media_type=CONTENT_TYPE)
 
 
 @router.get("/.well-known/jwks.json", response_model=None)

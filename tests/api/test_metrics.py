@@ -1,0 +1,92 @@
+"""``/metrics``: Prometheus text with requests by route template and status, latency, logins by
+result, and the authorization cache."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from rolegate import Rolegate
+from tests.factories import AuthActions
+
+pytestmark = pytest.mark.anyio
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of the exposition, keyed by name and sorted labels."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return samples(response.text)
+
+
+async def test_requests_are_counted_by_route_template_and_status(
+    client: httpx.AsyncClient, alice: Rolegate, auth: AuthActions
+) -> None:
+    tokens = await auth.login()
+    sessions = await client.get("/v1/auth/sessions", headers=auth.bearer(tokens))
+    session_id = sessions.json()[0]["id"]
+    await client.delete(f"/v1/auth/sessions/{session_id}", headers=auth.bearer(tokens))
+    await client.get("/no/such/path/12345")
+
+    found = await scrape(client)
+
+    def requests(method: str, route: str, status: str) -> float:
+        labels = (("method", method), ("route", route), ("status", status))
+        return found.get(("rolegate_http_requests_total", labels), 0.0)
+
+    assert requests("POST", "/v1/auth/login", "200") == 1
+    assert requests("DELETE", "/v1/auth/sessions/{session_id}", "204") == 1
+    assert requests("GET", "unmatched", "404") == 1
+    assert not any(session_id in name or session_id in str(labels) for name, labels in found)
+    count = found[
+        (
+            "rolegate_http_request_duration_seconds_count",
+            (("method", "POST"), ("route", "/v1/auth/login")),
+        )
+    ]
+    assert count == 1
+
+
+async def test_logins_are_counted_by_result(
+    client: httpx.AsyncClient, alice: Rolegate, auth: AuthActions
+) -> None:
+    await auth.login()
+    for _ in range(2):
+        await client.post(
+            "/v1/auth/login",
+            json={"username": "alice", "password": "wrong password!!", "tenant": "acme"},
+        )
+
+    found = await scrape(client)
+
+    assert found[("rolegate_logins_total", (("result", "success"),))] == 1
+    assert found[("rolegate_logins_total", (("result", "invalid_credentials"),))] == 2
+
+
+async def test_the_authorization_cache_is_reported(
+    client: httpx.AsyncClient, alice: Rolegate
+) -> None:
+    alice.permissions.create("acme", "documents:read")
+    alice.roles.create("acme", "viewer", permissions=["documents:read"])
+    alice.assignments.assign("acme", "alice", "viewer")
+    assert alice.check("alice", "documents:read", tenant="acme")
+
+    text = (await client.get("/metrics")).text
+    found = samples(text)
+
+    assert found[("rolegate_authz_snapshots", ())] == alice.cache_stats().snapshots >= 1
+    assert found[("rolegate_authz_compiles_total", ())] >= 1
+    assert found[("rolegate_policy_revision", ())] == alice.revision
+    assert not re.search(r"password|token", text, re.IGNORECASE)
