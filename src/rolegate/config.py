@@ -6,6 +6,7 @@ Only the facade and the edges read settings; engines and services take plain val
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal, Self
 
@@ -13,6 +14,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///rolegate.db"
+#: OWASP Password Storage Cheat Sheet: the least argon2id memory for production.
+OWASP_ARGON2_MEMORY_KIB = 19_456
 
 
 class Settings(BaseSettings):
@@ -20,6 +23,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ROLEGATE_", env_file=".env", extra="ignore")
 
+    env: Literal["development", "production"] = Field(
+        "development", description="production refuses to serve with an unsafe configuration"
+    )
+    debug: bool = Field(
+        False, description="show tracebacks of unexpected errors (never in production)"
+    )
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user:pw@host/db",
@@ -116,3 +125,69 @@ class Settings(BaseSettings):
             if len(secret.encode()) < 32:
                 raise ValueError("token_algorithm HS256 needs token_secret of 32+ random bytes")
         return self
+
+
+@dataclass(frozen=True, slots=True)
+class SettingProblem:
+    """One finding of :func:`audit_settings`, with a stable id (``security.E001``)."""
+
+    id: str
+    setting: str
+    message: str
+    is_error: bool = True
+
+    def __str__(self) -> str:
+        return f"[{self.id}] ROLEGATE_{self.setting.upper()}: {self.message}"
+
+
+def audit_settings(settings: Settings) -> list[SettingProblem]:
+    """What makes ``settings`` unsafe for production; errors stop a production server.
+
+    The ids are stable, so a deployment check can allow-list a finding by id.
+    """
+    found: list[SettingProblem] = []
+    kek = settings.key_encryption_key.get_secret_value() if settings.key_encryption_key else ""
+    if not kek and settings.token_algorithm != "HS256":
+        found.append(
+            SettingProblem(
+                "security.E001",
+                "key_encryption_key",
+                "not set: token signing keys would be stored in the database unencrypted",
+            )
+        )
+    elif kek and len(kek.encode()) < 32:
+        found.append(
+            SettingProblem(
+                "security.E002", "key_encryption_key", "shorter than 32 bytes: use a random one"
+            )
+        )
+    if settings.debug:
+        found.append(SettingProblem("security.E003", "debug", "on: errors would show tracebacks"))
+    if settings.sql_echo:
+        found.append(
+            SettingProblem("security.E004", "sql_echo", "on: SQL parameters (hashes) reach logs")
+        )
+    if settings.argon2_memory_kib < OWASP_ARGON2_MEMORY_KIB or settings.argon2_time_cost < 2:
+        found.append(
+            SettingProblem(
+                "security.E005",
+                "argon2_memory_kib",
+                f"argon2id below OWASP's minimum (m={OWASP_ARGON2_MEMORY_KIB} KiB, t=2)",
+            )
+        )
+    if settings.password_min_length < 8:
+        found.append(
+            SettingProblem(
+                "security.E006", "password_min_length", "below 8 (NIST SP 800-63B-4's floor)"
+            )
+        )
+    if settings.database_url.startswith("sqlite"):
+        found.append(
+            SettingProblem(
+                "security.W001",
+                "database_url",
+                "SQLite: every server process must run on this one host; PostgreSQL scales out",
+                is_error=False,
+            )
+        )
+    return found

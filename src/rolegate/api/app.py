@@ -20,6 +20,8 @@ from rolegate.api.deps import trusted_networks
 from rolegate.api.metrics import Metrics, RequestMetrics
 from rolegate.api.problems import HTTP_PROBLEMS, install_problem_handlers, problem_response
 from rolegate.api.routers import auth, health
+from rolegate.config import Settings, audit_settings
+from rolegate.errors import InvalidConfiguration
 from rolegate.facade import Rolegate
 
 #: The largest request body accepted; every body this API reads is a few hundred bytes.
@@ -75,7 +77,9 @@ def create_app(rolegate: Rolegate, *, trusted_proxies: Sequence[str] = ()) -> Fa
 def create_app_from_settings() -> FastAPI:
     """The HTTP service on a :class:`Rolegate` built from settings, closed at shutdown:
     ``uvicorn --factory rolegate.api.app:create_app_from_settings``."""
-    rolegate = Rolegate()
+    settings = Settings()
+    refuse_unsafe(settings)
+    rolegate = Rolegate(settings=settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +89,16 @@ def create_app_from_settings() -> FastAPI:
             rolegate.close()
 
     return _build(rolegate, trusted_proxies=rolegate.settings.trusted_proxies, lifespan=lifespan)
+
+
+def refuse_unsafe(settings: Settings) -> None:
+    """In production (``ROLEGATE_ENV=production``), refuse an unsafe configuration, naming
+    every setting that makes it so."""
+    errors = [p for p in audit_settings(settings) if p.is_error]
+    if settings.env == "production" and errors:
+        raise InvalidConfiguration(
+            "unsafe configuration for production: " + "; ".join(str(p) for p in errors)
+        )
 
 
 def _build(

@@ -44,6 +44,7 @@ app.command("login")(auth.login)
 app.command("login-history")(auth.login_history)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.command("doctor")(serve.doctor)
 
 
 @app.callback()

@@ -13,6 +13,8 @@ import typer
 import uvicorn
 
 from rolegate.cli._common import CliOptions
+from rolegate.cli._errors import fail
+from rolegate.config import Settings, audit_settings
 
 APP_FACTORY: Final = "rolegate.api.app:create_app_from_settings"
 
@@ -27,6 +29,13 @@ def serve(
     database_url = ctx.ensure_object(CliOptions).database_url
     if database_url is not None:  # every worker reads its settings from the environment
         os.environ["ROLEGATE_DATABASE_URL"] = database_url
+    settings = Settings()
+    findings = audit_settings(settings)
+    if settings.env == "production":
+        for finding in findings:
+            typer.echo(f"{'error' if finding.is_error else 'warning'}: {finding}", err=True)
+        if any(finding.is_error for finding in findings):
+            fail("refusing to serve in production with an unsafe configuration (rolegate doctor)")
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -38,3 +47,20 @@ def serve(
         proxy_headers=False,
         server_header=False,
     )
+
+
+def doctor(
+    production: Annotated[
+        bool, typer.Option("--production", help="Judge as ROLEGATE_ENV=production would.")
+    ] = False,
+) -> None:
+    """Check the configuration for production; exit 1 if a production server would refuse it."""
+    settings = Settings()
+    findings = audit_settings(settings)
+    as_production = production or settings.env == "production"
+    for finding in findings:
+        typer.echo(f"{'error' if finding.is_error else 'warning'}: {finding}")
+    if not findings:
+        typer.echo("no findings: safe for production")
+    if as_production and any(finding.is_error for finding in findings):
+        raise typer.Exit(1)
