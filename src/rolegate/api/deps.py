@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from rolegate.api.metrics import Metrics
+from rolegate.authn.tokens import bearer_token
 from rolegate.entities import Principal
 from rolegate.errors import AuthenticationFailed
 from rolegate.facade import Rolegate
@@ -81,10 +82,10 @@ def bearer_principal(
     No header, or not a bearer one, is a 401 with a bare ``Bearer`` challenge (RFC 6750 §3.1:
     no error code when no credentials came); a bad token is :class:`InvalidToken`.
     """
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(authorization)
+    if token is None:
         raise AuthenticationFailed("a bearer token is required", reason="missing_bearer")
-    return rolegate.auth.verify(token.strip())
+    return rolegate.auth.verify(token)
 
 
 RolegateDep = Annotated[Rolegate, Depends(rolegate_of)]

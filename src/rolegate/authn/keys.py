@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -133,6 +133,12 @@ class StoredKey:
     verify_until: datetime | None
 
 
+def signing_key(stored: Sequence[StoredKey], algorithm: str) -> StoredKey | None:
+    """The key that signs among ``stored`` (newest first): the newest unretired key of the
+    configured ``algorithm``."""
+    return next((k for k in stored if not k.retired and k.algorithm == algorithm), None)
+
+
 class KeyRing:
     """The signing key and every verifying key, loaded from storage and swapped atomically."""
 
@@ -170,11 +176,11 @@ class KeyRing:
         """The verifying key with id ``kid``, if known."""
         return self._verifiers.get(kid)
 
-    def load(self, stored: Iterable[StoredKey]) -> None:
-        """Replace the stored keys: the newest unretired key of the configured algorithm signs
-        (rows come newest first); every key still in its verification window verifies."""
+    def load(self, stored: Sequence[StoredKey]) -> None:
+        """Replace the stored keys (newest first): :func:`signing_key` signs; every key still
+        in its verification window verifies."""
         verifiers: dict[str, Verifier] = {}
-        sealed: StoredKey | None = None
+        sealed = signing_key(stored, self.algorithm)
         for row in stored:
             try:
                 public = PyJWK(row.public_jwk, algorithm=row.algorithm).key
@@ -182,8 +188,6 @@ class KeyRing:
                 raise InvalidConfiguration(f"signing key {row.kid!r} is damaged") from None
             until = row.verify_until.timestamp() if row.verify_until is not None else None
             verifiers[row.kid] = Verifier(row.kid, row.algorithm, public, until)
-            if sealed is None and not row.retired and row.algorithm == self.algorithm:
-                sealed = row
         if self._secret is not None:
             kid = secret_kid(self._secret)
             verifiers[kid] = Verifier(kid, SYMMETRIC, self._secret, None)

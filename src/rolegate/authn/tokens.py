@@ -164,6 +164,14 @@ def _principal(claims: dict[str, Any], *, now: float, leeway: float) -> Principa
     )
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (RFC 6750 §2.1), else None."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
 def new_refresh_token() -> tuple[str, str]:
     """A refresh token of 256 random bits and the SHA-256 hex digest that is all we store."""
     token = REFRESH_PREFIX + secrets.token_urlsafe(32)

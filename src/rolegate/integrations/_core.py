@@ -138,14 +138,6 @@ _BEARER: Final = "Bearer"
 PERMISSION_DENIED: Final = "permission_denied"
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header (RFC 6750 §2.1), else None."""
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
 class Gatekeeper:
     """Runs a verifier and a decider for one request and turns every failure into a refusal."""
 

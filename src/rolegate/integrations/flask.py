@@ -25,6 +25,7 @@ from typing import Final, ParamSpec, TypeVar, cast
 from flask import Flask, Response, current_app, g, request
 from werkzeug.local import LocalProxy
 
+from rolegate.authn.tokens import bearer_token
 from rolegate.entities import Principal
 from rolegate.errors import InvalidConfiguration
 from rolegate.integrations._core import (
@@ -32,7 +33,6 @@ from rolegate.integrations._core import (
     Decider,
     Gatekeeper,
     TokenVerifier,
-    bearer_token,
 )
 from rolegate.names import parse_permission
 

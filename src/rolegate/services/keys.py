@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from rolegate.authn.keys import (
     ASYMMETRIC,
@@ -18,6 +19,7 @@ from rolegate.authn.keys import (
     new_kid,
     public_jwk,
     seal,
+    signing_key,
 )
 from rolegate.authz.changes import Change
 from rolegate.db.models import SigningKeyRecord
@@ -61,28 +63,7 @@ class KeyService:
             self._last_reload = time.monotonic()
             now = self._ctx.now()
             with self._ctx.db.reading() as session:
-                rows = session.scalars(
-                    select(SigningKeyRecord)
-                    .where(
-                        or_(
-                            SigningKeyRecord.verify_until.is_(None),
-                            SigningKeyRecord.verify_until > now,
-                        )
-                    )
-                    .order_by(SigningKeyRecord.created_at.desc(), SigningKeyRecord.kid)
-                ).all()
-                stored = [
-                    StoredKey(
-                        r.kid,
-                        r.algorithm,
-                        r.public_jwk,
-                        r.private_key,
-                        r.encrypted,
-                        r.retired_at is not None,
-                        r.verify_until,
-                    )
-                    for r in rows
-                ]
+                stored = [_stored(row) for row in _key_rows(session, verifying_at=now)]
             self.ring.load(stored)
 
     def current(self) -> KeyRing:
@@ -145,29 +126,44 @@ class KeyService:
         """Stored keys, newest first; expired ones (no longer verifying) only when asked."""
         now = self._ctx.now()
         with self._ctx.db.reading() as session:
-            rows = session.scalars(
-                select(SigningKeyRecord).order_by(
-                    SigningKeyRecord.created_at.desc(), SigningKeyRecord.kid
-                )
-            ).all()
-            # As the ring chooses: the newest unretired key of the configured algorithm.
-            signing = next(
-                (
-                    r.kid
-                    for r in rows
-                    if r.retired_at is None and r.algorithm == self.ring.algorithm
-                ),
-                None,
-            )
+            rows = _key_rows(session, verifying_at=None if include_expired else now)
+            # As the ring chooses, from the database: a fresh process has loaded no ring yet.
+            signing = signing_key([_stored(row) for row in rows], self.ring.algorithm)
             return [
-                _key_value(r, signing=r.kid == signing)
-                for r in rows
-                if include_expired or r.verify_until is None or r.verify_until > now
+                _key_value(row, signing=signing is not None and row.kid == signing.kid)
+                for row in rows
             ]
 
     def jwks(self) -> dict[str, Any]:
         """The JSON Web Key Set (RFC 7517 §5): public parts of every key that still verifies."""
         return {"keys": [key.public_jwk for key in self.list()]}
+
+
+def _key_rows(session: Session, *, verifying_at: datetime | None) -> list[SigningKeyRecord]:
+    """Stored keys, newest first; with ``verifying_at``, only those still verifying then."""
+    query = select(SigningKeyRecord).order_by(
+        SigningKeyRecord.created_at.desc(), SigningKeyRecord.kid
+    )
+    if verifying_at is not None:
+        query = query.where(
+            or_(
+                SigningKeyRecord.verify_until.is_(None),
+                SigningKeyRecord.verify_until > verifying_at,
+            )
+        )
+    return list(session.scalars(query))
+
+
+def _stored(row: SigningKeyRecord) -> StoredKey:
+    return StoredKey(
+        row.kid,
+        row.algorithm,
+        row.public_jwk,
+        row.private_key,
+        row.encrypted,
+        row.retired_at is not None,
+        row.verify_until,
+    )
 
 
 def _key_value(row: SigningKeyRecord, *, signing: bool) -> SigningKey:
