@@ -97,6 +97,7 @@ class _Attempt:
     user: UserRecord | None = None
     is_member: bool = False
     counters: list[Counter] = field(default_factory=list)
+    states: dict[str, ThrottleState] = field(default_factory=dict)  # as read, unlocked
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +134,7 @@ class PasswordCheck:
         dummy = self._dummy()
         found = self._find(login_name, tenant, client)
         now = self._ctx.now()
-        with self._ctx.db.reading() as session:
-            states = read_states(session, found.counters)
-        reason = _ineligible(found, states, now)
+        reason = _ineligible(found, now)
         encoded = found.user.password_hash if reason is None and found.user else None
         normal = self._check_password(password, encoded, dummy)
         if reason is None and normal is None:
@@ -165,15 +164,15 @@ class PasswordCheck:
         found = _Attempt(_storable(login_name[:MAX_LOGIN_NAME]), _storable(str(tenant)[:63]))
         if client.ip is not None:
             found.counters.append(Counter(client_key(client.ip), self._policy.client))
-        if len(login_name) > MAX_LOGIN_NAME:
-            return found
-        with self._ctx.db.reading() as session:
-            found.tenant = find_tenant(session, tenant)
-            found.user = find_login(session, login_name)
+        with self._ctx.db.reading() as session:  # one read for the tenant, user and counters
+            if len(login_name) <= MAX_LOGIN_NAME:
+                found.tenant = find_tenant(session, tenant)
+                found.user = find_login(session, login_name)
             if found.tenant is not None and found.user is not None:
                 key = (found.tenant.id, found.user.id)
                 found.is_member = session.get(MembershipRecord, key) is not None
                 found.counters.append(Counter(account_key(*key), self._policy.account, *key))
+            found.states = read_states(session, found.counters)
             for row in (found.tenant, found.user):  # keep them readable after the session
                 if row is not None:
                     session.expunge(row)
@@ -299,10 +298,10 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def _ineligible(found: _Attempt, states: dict[str, ThrottleState], now: datetime) -> str | None:
+def _ineligible(found: _Attempt, now: datetime) -> str | None:
     """Why the attempt fails whatever the password, or None when the password decides."""
     for counter in found.counters:
-        if counter.user_id is None and states[counter.key].is_locked(now):
+        if counter.user_id is None and found.states[counter.key].is_locked(now):
             return "client_locked"
     if found.tenant is None:
         return "unknown_tenant"
@@ -315,7 +314,7 @@ def _ineligible(found: _Attempt, states: dict[str, ThrottleState], now: datetime
     if found.user.password_hash is None:
         return "no_password"
     for counter in found.counters:
-        if counter.user_id is not None and states[counter.key].is_locked(now):
+        if counter.user_id is not None and found.states[counter.key].is_locked(now):
             return "locked"
     return None
 
