@@ -19,16 +19,16 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@touch $@
 
-## bench: the authorization benchmark (10,000 and 100,000 users, pycasbin alongside) and the
-## authentication benchmark (tokens per algorithm, login, refresh), with
-## PostgreSQL when ROLEGATE_BENCH_POSTGRES_URL names a database it may wipe (docs/benchmarks.md)
+## bench: the authorization benchmark (10,000 and 100,000 users, pycasbin alongside), the
+## authentication benchmark (tokens per algorithm, login, refresh) and the HTTP check API under
+## wrk (skipped when wrk is not installed), with PostgreSQL when ROLEGATE_BENCH_POSTGRES_URL
+## names a database it may wipe (docs/benchmarks.md)
 bench: $(BENCH_STAMP)
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench --sections authz auth http $(BENCH_ARGS)
 
-## run: upgrade the default SQLite database and start rolegate (the demo, for now)
+## run: serve rolegate on http://127.0.0.1:8000 (the SQLite default; first start prints the admin's password)
 run: $(STAMP)
-	$(BIN)/rolegate db upgrade
-	$(BIN)/rolegate demo
+	$(BIN)/rolegate serve $(RUN_ARGS)
 
 ## test: the whole suite: architecture contracts, then pytest with coverage
 test: $(STAMP)

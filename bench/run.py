@@ -1,6 +1,8 @@
-"""The entry point: ``python -m bench`` measures authorization at each size, then authentication.
+"""The entry point: ``python -m bench`` measures authorization at each size, then authentication,
+then (when asked, as ``make bench`` does) the HTTP check API.
 
-``--sections`` picks either; both run by default.
+``--sections`` picks among them; authorization and authentication run by default, and
+``--sections http`` (:mod:`bench.http`: uvicorn servers driven by wrk) is added by ``make bench``.
 
 Per size, in this order (each step's place matters):
 
@@ -13,7 +15,8 @@ Per size, in this order (each step's place matters):
 4. pycasbin, last, so its objects are not resident while rolegate's GC pauses are timed.
 
 Then authentication (:mod:`bench.auth`), once: access tokens per algorithm, then logins and
-refreshes on SQLite and on PostgreSQL (wiped again) when it is configured.
+refreshes on SQLite and on PostgreSQL (wiped again) when it is configured. Then HTTP: its own
+table, and its own files next to the others (``http.json``, ``http.md``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gc
 import inspect
+import json
 import os
 import platform
 import sqlite3
@@ -32,6 +36,7 @@ from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 
+from rich.console import Console
 from sqlalchemy import text
 
 from bench import casbin_peer
@@ -46,10 +51,13 @@ from bench.hot import (
     settled_bytes_per_entry,
     watcher_effect,
 )
+from bench.http import COLUMNS as HTTP_COLUMNS
+from bench.http import HttpSpec, measure_http
+from bench.http import rows as http_rows
 from bench.loader import LoadReport, load
 from bench.measure import Spread, per_op
 from bench.ready import ready_time
-from bench.report import Report
+from bench.report import Report, Section
 from bench.results import BackendRun, CasbinRun, SizeRun
 from bench.verify import same_answers
 from bench.workload import DEFAULT_SEED, Workload, WorkloadSpec, generate
@@ -58,8 +66,10 @@ from rolegate.db.engine import Database
 
 POSTGRES_ENV = "ROLEGATE_BENCH_POSTGRES_URL"
 RESULTS = Path(__file__).with_name("results")
-SECTIONS = ("authz", "auth")
+SECTIONS = ("authz", "auth", "http")
+DEFAULT_SECTIONS = ("authz", "auth")
 AUTH_DEFAULTS = AuthSpec()
+HTTP_DEFAULTS = HttpSpec()
 #: What the authentication figures depend on besides rolegate, reported with the machine.
 AUTH_LIBRARIES = ("pyjwt", "cryptography", "argon2-cffi", "ua-parser")
 
@@ -104,12 +114,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=AUTH_DEFAULTS.refresh_rounds,
         help="refreshes per session",
     )
+    http = parser.add_argument_group("HTTP (needs wrk)")
+    http.add_argument("--http-users", type=int, default=HTTP_DEFAULTS.users)
+    http.add_argument(
+        "--http-seconds", type=float, default=HTTP_DEFAULTS.seconds, help="each timed wrk run"
+    )
+    http.add_argument("--http-connections", type=int, default=HTTP_DEFAULTS.connections)
     parser.add_argument(
         "--sections",
         nargs="+",
         choices=SECTIONS,
-        default=list(SECTIONS),
-        help="authz: every size's authorization figures; auth: tokens, logins, refreshes",
+        default=list(DEFAULT_SECTIONS),
+        help="authz: every size's authorization figures; auth: tokens, logins, refreshes; "
+        "http: the check API under uvicorn and wrk",
     )
     parser.add_argument("--postgres-url", default=os.environ.get(POSTGRES_ENV) or None)
     parser.add_argument("--no-casbin", action="store_true", help="skip the pycasbin comparison")
@@ -136,13 +153,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     auth = run_auth(args) if "auth" in args.sections else None
     machine = _machine(args.postgres_url, auth=auth is not None)
     machine["rolegate"] += f" ({commit})"
-    machine["load average (1 min), start / end"] = f"{load_before} / {_load_average()}"
-    report = Report(machine, tuple(runs), tuple(notes), auth)
-    report.print()
-    report.write_json(args.output)
-    args.output.with_suffix(".md").write_text(report.markdown())
-    _say(f"wrote {args.output} and {args.output.with_suffix('.md')}")
+    if runs or auth:
+        machine["load average (1 min), start / end"] = f"{load_before} / {_load_average()}"
+        report = Report(machine, tuple(runs), tuple(notes), auth)
+        report.print()
+        report.write_json(args.output)
+        args.output.with_suffix(".md").write_text(report.markdown())
+        _say(f"wrote {args.output} and {args.output.with_suffix('.md')}")
+    if "http" in args.sections:
+        run_http(args, machine)
     return 0
+
+
+def run_http(args: argparse.Namespace, machine: dict[str, str]) -> None:
+    """The HTTP section (see :mod:`bench.http`): its table, then ``http.json`` and ``http.md``
+    beside ``--output``; a note and nothing else when wrk is not installed."""
+    _say("HTTP: the check API under uvicorn, driven by wrk")
+    gc.collect()
+    load_before = _load_average()
+    spec = HttpSpec(
+        users=args.http_users, seconds=args.http_seconds, connections=args.http_connections
+    )
+    run = measure_http(spec, say=_say)
+    if run is None:
+        return
+    machine = {
+        **machine,
+        "wrk": run.wrk,
+        "load average (1 min), start / end": f"{load_before} / {_load_average()}",
+    }
+    title = (
+        f"rolegate HTTP check API (SQLite, {spec.users:,} members, wrk -t1 "
+        f"-c{spec.connections}, {spec.seconds:g} s per run, {run.routes} routes)"
+    )
+    section = Section(title, HTTP_COLUMNS, http_rows(run))
+    console = Console(width=160)
+    console.print(", ".join(f"{k}: {v}" for k, v in machine.items()))
+    console.print(section.table())
+    missed = [row.label for row in section.rows if False in row.verdicts]
+    console.print("HTTP targets missed: " + ("; ".join(missed) or "none"))
+    output = args.output.with_name("http.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {"label": r.label, "cells": r.cells, "target": r.target, "verdict": r.verdict}
+        for r in section.rows
+    ]
+    table = {"title": section.title, "headings": section.headings, "rows": rows}
+    document = {"machine": machine, "http": run.to_json(), "table": table}
+    output.write_text(json.dumps(document, indent=2) + "\n")
+    output.with_suffix(".md").write_text(section.markdown())
+    _say(f"wrote {output} and {output.with_suffix('.md')}")
 
 
 def run_size(spec: WorkloadSpec, args: argparse.Namespace) -> SizeRun:

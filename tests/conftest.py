@@ -7,9 +7,11 @@ otherwise that leg is skipped and the run says so at the end. With
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,8 @@ from rolegate.db.migrate import upgrade
 from rolegate.db.models import (
     DEFAULT_TENANT_ID,
     DEFAULT_TENANT_SLUG,
+    PLATFORM_TENANT_ID,
+    PLATFORM_TENANT_SLUG,
     PolicyStateRecord,
     TenantRecord,
 )
@@ -75,12 +79,25 @@ def postgres_database() -> Iterator[Database]:
     db.dispose()
 
 
+#: Migration 0004, whose seeding of built-ins the reset below repeats.
+_BUILTINS_MIGRATION = importlib.import_module("rolegate.db.migrations.versions.0004_builtins")
+
+
 def _reset_postgres(db: Database) -> None:
+    """Empty every table and seed what the migrations seed, as a freshly migrated database."""
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with db.transaction() as tx:
         tx.execute(text(f"TRUNCATE {tables} CASCADE"))
         tx.add(TenantRecord(id=DEFAULT_TENANT_ID, slug=DEFAULT_TENANT_SLUG, name="Default"))
-        tx.add(PolicyStateRecord(id=1, revision=1))  # what migration 0002 seeds
+        tx.add(TenantRecord(id=PLATFORM_TENANT_ID, slug=PLATFORM_TENANT_SLUG, name="Platform"))
+        tx.add(PolicyStateRecord(id=1, revision=2))  # what migrations 0002 and 0004 leave
+        tx.flush()
+        now = datetime.now(UTC)
+        for tenant_id in (DEFAULT_TENANT_ID, PLATFORM_TENANT_ID):
+            wanted = dict(_BUILTINS_MIGRATION.TENANT_PERMISSIONS)
+            if tenant_id == PLATFORM_TENANT_ID:
+                wanted.update(_BUILTINS_MIGRATION.PLATFORM_PERMISSIONS)
+            _BUILTINS_MIGRATION._provision(tx.connection(), tenant_id, wanted, now)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -18,7 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import httpx
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
@@ -41,6 +41,7 @@ from rolegate.db.models import (
     UserRecord,
     UserRoleRecord,
 )
+from rolegate.services.builtins import TENANT_ADMIN, is_reserved
 
 #: Real argon2id with the smallest parameters: tests exercise hashing without paying for it.
 FAST_HASHER = Argon2Hasher(memory_kib=8, time_cost=1, parallelism=1)
@@ -60,6 +61,17 @@ class FakeClock:
     def advance(self, delta: timedelta) -> None:
         """Move time forward by ``delta``."""
         self.now += delta
+
+
+def is_builtin(name: str) -> bool:
+    """Whether a role, permission or resource called ``name`` is one rolegate gives every tenant
+    (``tenant-admin``, anything under ``rolegate:``), not part of the policy a test built."""
+    return name == TENANT_ADMIN or is_reserved(name)
+
+
+def without_builtins(names: Iterable[str]) -> list[str]:
+    """``names`` in their order, less the built-in ones (see :func:`is_builtin`)."""
+    return [name for name in names if not is_builtin(name)]
 
 
 def build_documents_policy(rg: Rolegate, tenant: str = "acme") -> None:
@@ -315,10 +327,15 @@ def summary(event: AuditEventRecord) -> dict[str, Any]:
     }
 
 
-def count_rows(rg: Rolegate, table: str) -> int:
-    """How many rows ``table`` holds, counted with plain SQL."""
+def count_rows(rg: Rolegate, table: str, *, tenant_id: UUID | None = None) -> int:
+    """How many rows ``table`` holds (those of one tenant, if given), counted in SQL, not by the
+    services."""
+    rows = Base.metadata.tables[table]
+    query = select(func.count()).select_from(rows)
+    if tenant_id is not None:
+        query = query.where(rows.c.tenant_id == tenant_id)
     with rg.db.engine.connect() as connection:
-        return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+        return int(connection.execute(query).scalar_one())
 
 
 def stored_state(rg: Rolegate) -> dict[str, list[str]]:

@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     key_encryption_key: SecretStr | None = Field(
         None, description="encrypts the private parts of signing keys stored in the database"
     )
+    bootstrap_username: str = Field(
+        "admin",
+        description="the first platform admin, made by `rolegate serve` on an empty platform",
+    )
+    bootstrap_password: SecretStr | None = Field(
+        None,
+        description="that admin's password; unset: a random one, printed once at that first start",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="addresses or networks whose X-Forwarded-For is believed (JSON list)",

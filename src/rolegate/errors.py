@@ -16,8 +16,11 @@
     │   ├── InvalidCredentials · PasswordChangeRequired
     │   └── InvalidToken
     │       └── RefreshTokenReused
+    ├── Forbidden
+    │   └── EscalationDenied
     ├── Conflict
-    │   ├── InheritanceCycle · TenantProtected · ConcurrentChange
+    │   ├── InheritanceCycle · TenantProtected · BuiltinProtected · ConcurrentChange
+    │   └── PreconditionFailed
     └── StorageError
         └── SchemaNotCurrent
 
@@ -28,6 +31,7 @@ nothing else in rolegate raises bare ``Exception`` or ``RuntimeError``.
 from __future__ import annotations
 
 from typing import ClassVar
+from uuid import UUID
 
 
 class RolegateError(Exception):
@@ -247,6 +251,32 @@ class RefreshTokenReused(InvalidToken):
         super().__init__(reason="refresh_token_reused")
 
 
+class Forbidden(RolegateError):
+    """The caller is authenticated but does not hold the permission the action needs."""
+
+    code: ClassVar[str] = "forbidden"
+
+    def __init__(self, permission: str, *, tenant: str) -> None:
+        super().__init__(f"this needs the permission {permission!r} in tenant {tenant!r}")
+        self.permission, self.tenant = permission, tenant
+
+
+class EscalationDenied(Forbidden):
+    """The change would hand out permissions the caller does not hold itself (and the caller
+    does not hold ``rolegate:roles:escalate``); ``missing`` names them."""
+
+    code = "escalation_denied"
+
+    def __init__(self, missing: list[str], *, tenant: str, tenant_id: UUID | None = None) -> None:
+        RolegateError.__init__(
+            self,
+            "this would grant permissions you do not hold in tenant "
+            f"{tenant!r}: {', '.join(missing)}",
+        )
+        self.permission, self.tenant, self.missing = "rolegate:roles:escalate", tenant, missing
+        self.tenant_id = tenant_id
+
+
 class Conflict(RolegateError):
     """The change is well formed but contradicts the current state."""
 
@@ -267,6 +297,23 @@ class TenantProtected(Conflict):
     """The default tenant cannot be deleted or renamed."""
 
     code = "tenant_protected"
+
+
+class BuiltinProtected(Conflict):
+    """Built-in objects (the ``rolegate:`` permissions, the ``tenant-admin`` role, the platform
+    tenant) cannot be created, changed or deleted by hand."""
+
+    code = "builtin_protected"
+
+
+class PreconditionFailed(Conflict):
+    """The object changed since the caller read it (its ETag no longer matches If-Match)."""
+
+    code = "precondition_failed"
+
+    def __init__(self, current: str) -> None:
+        super().__init__("the object changed since it was read; read it again and retry")
+        self.current = current
 
 
 class ConcurrentChange(Conflict):

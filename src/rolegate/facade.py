@@ -28,11 +28,13 @@ from rolegate.db.models import DEFAULT_TENANT_SLUG
 from rolegate.errors import InvalidInput, StorageError
 from rolegate.services._context import SYSTEM_ACTOR, ServiceContext
 from rolegate.services._login import CheckPolicy, PasswordCheck
+from rolegate.services.access import AccessService
 from rolegate.services.assignments import AssignmentService
 from rolegate.services.auth import AuthPolicy, AuthService
 from rolegate.services.keys import KeyService
 from rolegate.services.memberships import MembershipService
 from rolegate.services.permissions import PermissionService
+from rolegate.services.platform import PlatformService
 from rolegate.services.resources import ResourceService
 from rolegate.services.roles import RoleService
 from rolegate.services.tenants import TenantService
@@ -112,6 +114,7 @@ class Rolegate:
         self.permissions = PermissionService(ctx)
         self.roles = RoleService(ctx)
         self.assignments = AssignmentService(ctx)
+        self.access = AccessService(ctx, self._authz.snapshot)
         self.keys = KeyService(
             ctx,
             _key_ring(self.settings),
@@ -119,6 +122,7 @@ class Rolegate:
             leeway=self.settings.token_leeway,
         )
         policy = _auth_policy(self.settings, passwords)
+        self.platform = PlatformService(ctx, self.users, self.assignments)
         self.auth = AuthService(
             ctx,
             PasswordCheck(ctx, hasher, policy.check),
@@ -134,6 +138,12 @@ class Rolegate:
     def revision(self) -> int:
         """The newest policy revision whose changes this process's checks reflect."""
         return self._authz.revision
+
+    def catch_up(self) -> int:
+        """Apply every policy change committed by any process up to now (one cheap read when
+        there is none) and return the revision reached: after it, no check answers from
+        before a change that was acknowledged before the call."""
+        return self._authz.catch_up()
 
     def warm_up(self, *, tenant: Ref | None = None, freeze_gc: bool = False) -> int:
         """Compile every member's snapshot (of ``tenant``, or all), keyed by slug and username.

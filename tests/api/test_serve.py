@@ -43,12 +43,35 @@ def test_serve_answers_a_login_over_http(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'served.db'}"
     with Rolegate(url, hasher=FAST_HASHER) as rg:
         member_with_password(rg, "alice", tenant="acme")
+    server, base_url = start_server(tmp_path, url)
+    try:
+        response = login(base_url, "alice", PASSWORD, "acme")
+        assert response.status_code == 200, response.text
+        token = response.json()["access_token"]
+        me = httpx.get(
+            f"{base_url}/v1/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert me.json()["user"]["username"] == "alice"
+        assert "server" not in response.headers
+    finally:
+        stderr = stop(server)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught.
+    assert server.returncode in (0, -signal.SIGTERM), stderr
+    assert "Application shutdown complete" in stderr
+
+
+def start_server(
+    tmp_path: Path, url: str, *, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``rolegate serve`` on ``url`` at a free port, healthy; its stderr is piped."""
     port = free_port()
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("ROLEGATE_BOOTSTRAP_")}
     env = {
-        **os.environ,
+        **inherited,
         "ROLEGATE_DATABASE_URL": url,
         "ROLEGATE_ARGON2_MEMORY_KIB": "8",
         "ROLEGATE_ARGON2_TIME_COST": "1",
+        **(extra_env or {}),
     }
     server = subprocess.Popen(
         [str(ROLEGATE), "serve", "--port", str(port)],
@@ -58,23 +81,68 @@ def test_serve_answers_a_login_over_http(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )
     base_url = f"http://127.0.0.1:{port}"
+    wait_until_healthy(base_url, server)
+    return server, base_url
+
+
+def stop(server: subprocess.Popen[bytes]) -> str:
+    """Stop ``server`` and return what it wrote to stderr."""
+    server.terminate()
+    _, stderr = server.communicate(timeout=30)
+    return stderr.decode()
+
+
+def login(base_url: str, username: str, password: str, tenant: str) -> httpx.Response:
+    return httpx.post(
+        f"{base_url}/v1/auth/login",
+        json={"username": username, "password": password, "tenant": tenant},
+        timeout=10,
+    )
+
+
+def test_first_start_on_an_empty_database_makes_an_admin_and_prints_its_password_once(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    server, base_url = start_server(tmp_path, url)
+    first = stop(server)
+    shown = [line.split()[-1] for line in first.splitlines() if "password:" in line]
+    assert len(shown) == 1 and len(shown[0]) >= 20, first
+    assert "username: admin" in first and "tenant:   platform" in first
+
+    server, base_url = start_server(tmp_path, url)
     try:
-        wait_until_healthy(base_url, server)
-        response = httpx.post(
-            f"{base_url}/v1/auth/login",
-            json={"username": "alice", "password": PASSWORD, "tenant": "acme"},
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
-        token = response.json()["access_token"]
-        me = httpx.get(
-            f"{base_url}/v1/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=10
-        )
-        assert me.json()["user"]["username"] == "alice"
-        assert "server" not in response.headers
+        assert login(base_url, "admin", shown[0], "platform").status_code == 200
+        assert login(base_url, "admin", "admin", "platform").status_code == 401
     finally:
-        server.terminate()
-        _, stderr = server.communicate(timeout=30)
-    # uvicorn shuts down gracefully, then re-raises the signal it caught.
-    assert server.returncode in (0, -signal.SIGTERM), stderr.decode()
-    assert b"Application shutdown complete" in stderr
+        second = stop(server)
+    assert "password:" not in second  # shown once, never again
+
+
+def test_the_bootstrap_password_can_come_from_the_environment(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    chosen = "copper violin 7 meadow drift"
+    env = {"ROLEGATE_BOOTSTRAP_PASSWORD": chosen, "ROLEGATE_BOOTSTRAP_USERNAME": "root"}
+    server, base_url = start_server(tmp_path, url, extra_env=env)
+    try:
+        assert login(base_url, "root", chosen, "platform").status_code == 200
+    finally:
+        output = stop(server)
+    assert chosen not in output
+    assert "(from ROLEGATE_BOOTSTRAP_PASSWORD)" in output
+
+
+def test_a_bootstrap_password_the_policy_refuses_stops_the_server_with_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "ROLEGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    env["ROLEGATE_BOOTSTRAP_PASSWORD"] = "short"
+    result = subprocess.run(
+        [str(ROLEGATE), "serve", "--port", str(free_port())],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert b"password" in result.stderr and b"Traceback" not in result.stderr

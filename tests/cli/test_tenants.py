@@ -41,7 +41,7 @@ def test_list_as_json(cli: Cli, rg: Rolegate) -> None:
 
     tenants = cli.json("tenant", "list")
 
-    assert [t["slug"] for t in tenants] == ["acme", "default"]
+    assert [t["slug"] for t in tenants] == ["acme", "default", "platform"]
     assert UUID(tenants[0]["id"]) == rg.tenants.get("acme").id
     assert datetime.fromisoformat(tenants[0]["created_at"]).tzinfo is not None
     assert set(tenants[0]) == {"id", "slug", "name", "created_at", "updated_at"}
@@ -63,7 +63,7 @@ def test_delete_asks_first(cli: Cli, rg: Rolegate) -> None:
     assert result.exit_code == 0
     assert "Delete tenant 'acme'" in result.stderr
     assert result.stdout.endswith("deleted tenant 'acme'\n")  # after the echoed answer
-    assert [t.slug for t in rg.tenants.list()] == ["default"]
+    assert [t.slug for t in rg.tenants.list()] == ["default", "platform"]
 
 
 def test_declining_the_question_keeps_the_tenant(cli: Cli, rg: Rolegate) -> None:

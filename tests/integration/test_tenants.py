@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -15,31 +15,65 @@ from rolegate import (
     TenantNotFound,
     TenantProtected,
 )
-from rolegate.db.models import DEFAULT_TENANT_ID
+from rolegate.db.models import DEFAULT_TENANT_ID, PLATFORM_TENANT_ID
+from rolegate.services.builtins import TENANT_PERMISSIONS
 from tests.factories import (
     AuditTail,
     FakeClock,
     audit_events,
     build_documents_policy,
     count_rows,
+    is_builtin,
     summary,
 )
 
+#: The tables whose every row belongs to one tenant.
+TENANT_TABLES = [
+    "roles",
+    "permissions",
+    "resources",
+    "role_permissions",
+    "role_inheritance",
+    "memberships",
+    "user_roles",
+]
 
-def test_the_default_tenant_exists_on_a_fresh_database(rg: Rolegate) -> None:
-    [tenant] = rg.tenants.list()
-    assert (tenant.id, tenant.slug, tenant.name) == (DEFAULT_TENANT_ID, "default", "Default")
-    assert rg.tenants.get(DEFAULT_TENANT_ID) == tenant
+
+def rows_of(rg: Rolegate, tenant_id: UUID) -> dict[str, int]:
+    """How many rows of each of :data:`TENANT_TABLES` belong to the tenant."""
+    return {table: count_rows(rg, table, tenant_id=tenant_id) for table in TENANT_TABLES}
 
 
-def test_create_stores_the_tenant_and_one_audit_event(rg: Rolegate, clock: FakeClock) -> None:
+def test_the_default_and_platform_tenants_exist_on_a_fresh_database(rg: Rolegate) -> None:
+    [default, platform] = rg.tenants.list()
+    assert (default.id, default.slug, default.name) == (DEFAULT_TENANT_ID, "default", "Default")
+    assert (platform.id, platform.slug, platform.name) == (
+        PLATFORM_TENANT_ID,
+        "platform",
+        "Platform",
+    )
+    assert rg.tenants.get(DEFAULT_TENANT_ID) == default
+    assert rg.tenants.get(PLATFORM_TENANT_ID) == platform
+
+
+def test_create_stores_the_tenant_and_one_tenant_event(rg: Rolegate, clock: FakeClock) -> None:
     tail = AuditTail(rg)
     tenant = rg.tenants.create("acme", name="  Acme Inc.  ", actor="admin:1")
     assert (tenant.slug, tenant.name) == ("acme", "Acme Inc.")
     assert tenant.created_at == tenant.updated_at == clock.now
     assert rg.tenants.get("acme") == tenant == rg.tenants.get(tenant.id)
     assert rg.tenants.get(str(tenant.id)) == tenant
-    [event] = tail.new_events()
+    events = tail.new_events()
+    [event] = [e for e in events if e.action.startswith("tenant.")]
+    # The rest record the built-ins every new tenant is given, in the same tenant.
+    builtins = [e for e in events if e is not event]
+    assert {e.action for e in builtins} == {
+        "permission.created",
+        "resource.created",
+        "role.created",
+    }
+    assert all(is_builtin(e.details["after"]["name"]) for e in builtins)
+    assert {e.tenant_id for e in builtins} == {tenant.id}
     assert summary(event) == {
         "action": "tenant.created",
         "target_type": "tenant",
@@ -61,7 +95,7 @@ def test_the_display_name_defaults_to_the_slug_and_the_actor_to_system(rg: Roleg
 def test_list_is_ordered_by_slug(rg: Rolegate) -> None:
     for slug in ("zeta", "acme", "m-2"):
         rg.tenants.create(slug)
-    assert [t.slug for t in rg.tenants.list()] == ["acme", "default", "m-2", "zeta"]
+    assert [t.slug for t in rg.tenants.list()] == ["acme", "default", "m-2", "platform", "zeta"]
 
 
 def test_a_slug_is_unique(rg: Rolegate) -> None:
@@ -80,7 +114,7 @@ def test_a_malformed_slug_is_rejected_before_anything_is_written(rg: Rolegate, s
     with pytest.raises(InvalidName):
         rg.tenants.create(slug)
     assert tail.new_events() == []
-    assert [t.slug for t in rg.tenants.list()] == ["default"]
+    assert [t.slug for t in rg.tenants.list()] == ["default", "platform"]
 
 
 @pytest.mark.parametrize("name", ["", "   ", "n" * 201])
@@ -130,7 +164,7 @@ def test_rename_to_a_taken_slug_is_rejected(rg: Rolegate) -> None:
     with pytest.raises(TenantExists):
         rg.tenants.rename("globex", slug="acme")
     assert tail.new_events() == []
-    assert [t.slug for t in rg.tenants.list()] == ["acme", "default", "globex"]
+    assert [t.slug for t in rg.tenants.list()] == ["acme", "default", "globex", "platform"]
 
 
 def test_the_default_tenant_keeps_its_slug_but_may_change_its_name(rg: Rolegate) -> None:
@@ -155,6 +189,9 @@ def test_delete_removes_everything_in_the_tenant_and_keeps_its_audit_trail(rg: R
     build_documents_policy(rg, "globex")
     acme = rg.tenants.get("acme")
     before = {e.id for e in audit_events(rg) if e.tenant_id == acme.id}
+    others = [t.id for t in rg.tenants.list() if t.id != acme.id]
+    assert all(rows_of(rg, acme.id).values())  # acme has rows in every table to lose
+    kept = {tenant: rows_of(rg, tenant) for tenant in others}
     tail = AuditTail(rg)
 
     rg.tenants.delete("acme", actor="admin:1")
@@ -162,14 +199,10 @@ def test_delete_removes_everything_in_the_tenant_and_keeps_its_audit_trail(rg: R
     with pytest.raises(TenantNotFound):
         rg.tenants.get("acme")
     assert not rg.check("alice", "documents:read", tenant="acme")
-    # Only globex is left in every table that belongs to a tenant; the user is global.
-    assert count_rows(rg, "roles") == 3
-    assert count_rows(rg, "permissions") == 3
-    assert count_rows(rg, "resources") == 2
-    assert count_rows(rg, "role_permissions") == 3
-    assert count_rows(rg, "role_inheritance") == 2
-    assert count_rows(rg, "memberships") == 1
-    assert count_rows(rg, "user_roles") == 1
+    # Nothing of acme is left in any table that belongs to a tenant, and nothing of the other
+    # tenants went with it; the user is global.
+    assert rows_of(rg, acme.id) == dict.fromkeys(TENANT_TABLES, 0)
+    assert {tenant: rows_of(rg, tenant) for tenant in others} == kept
     assert rg.users.get("alice").username == "alice"
     assert rg.check("alice", "documents:read", tenant="globex")
     [event] = tail.new_events()
@@ -182,10 +215,16 @@ def test_delete_removes_everything_in_the_tenant_and_keeps_its_audit_trail(rg: R
     }
     assert event.details == {
         "before": {"slug": "acme", "name": "Acme Inc."},
-        "cascaded": {"roles": 3, "permissions": 3, "memberships": 1, "sessions": 0},
+        # with the built-in tenant-admin role and rolegate: permissions
+        "cascaded": {
+            "roles": 3 + 1,
+            "permissions": 3 + len(TENANT_PERMISSIONS),
+            "memberships": 1,
+            "sessions": 0,
+        },
     }
-    kept = {e.id for e in audit_events(rg) if e.tenant_id == acme.id}
-    assert before < kept  # the trail outlives the tenant, with the deletion added to it
+    trail = {e.id for e in audit_events(rg) if e.tenant_id == acme.id}
+    assert before < trail  # the trail outlives the tenant, with the deletion added to it
 
 
 def test_delete_of_an_unknown_tenant_is_not_found(rg: Rolegate) -> None:

@@ -3,14 +3,20 @@ tokens from ``rg.auth.login``, and a way to take the database away."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import uvicorn
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
+from starlette.types import ASGIApp
 
 from rolegate import Rolegate
+from tests.api.test_serve import free_port
 from tests.factories import PASSWORD, member_with_password
 
 Login = Callable[..., dict[str, str]]
@@ -59,3 +65,23 @@ def database_down(rg: Rolegate) -> Iterator[Callable[[], None]]:
     event.listen(rg.db.engine, "before_cursor_execute", refuse)
     yield take_down
     event.remove(rg.db.engine, "before_cursor_execute", refuse)
+
+
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    """``app`` served by uvicorn on a free local port, in a thread of this process (so it shares
+    the test's clock and database); its base URL while the block runs."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
+    served = uvicorn.Server(config)
+    thread = threading.Thread(target=served.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not served.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        served.should_exit = True
+        thread.join(timeout=10)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -12,35 +10,22 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from rolegate import InvalidConfiguration, InvalidToken, Rolegate
 from rolegate.api import create_app
 from rolegate.integrations import LocalDecider, RemoteJWKSVerifier
 from rolegate.integrations.flask import RolegateFlask, require_permission
-from tests.api.test_serve import free_port
 from tests.factories import PASSWORD, FakeClock, assert_problem
+from tests.integrations.conftest import serving
 
 
 @pytest.fixture
 def server(documents: Rolegate) -> Iterator[str]:
     """The rolegate HTTP service on ``documents``, served by uvicorn on a free local port, in a
     thread of this process (so it shares the test's clock); its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(documents), host="127.0.0.1", port=port, log_level="warning", ws="none"
-    )
-    served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not served.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    served.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(documents)) as base_url:
+        yield base_url
 
 
 class Fetches:

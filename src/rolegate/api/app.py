@@ -7,6 +7,7 @@ facade from ``ROLEGATE_*`` settings as well.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Final
@@ -18,8 +19,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rolegate import __version__
 from rolegate.api.deps import trusted_networks
 from rolegate.api.metrics import Metrics, RequestMetrics
-from rolegate.api.problems import HTTP_PROBLEMS, install_problem_handlers, problem_response
-from rolegate.api.routers import auth, health
+from rolegate.api.problems import (
+    ERROR_RESPONSES,
+    HTTP_PROBLEMS,
+    install_problem_handlers,
+    problem_response,
+)
+from rolegate.api.routers import auth, check, health, permissions, roles, tenants, users
 from rolegate.config import Settings, audit_settings
 from rolegate.errors import InvalidConfiguration
 from rolegate.facade import Rolegate
@@ -83,12 +89,27 @@ def create_app_from_settings() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tune_garbage_collector()
         try:
             yield
         finally:
             rolegate.close()
 
     return _build(rolegate, trusted_proxies=rolegate.settings.trusted_proxies, lifespan=lifespan)
+
+
+def tune_garbage_collector() -> None:
+    """Tune the collector for a server process, which this process now is.
+
+    Every request allocates a few hundred objects, so with CPython's default threshold (700)
+    young collections run every few requests, and full ones walk the ~100k long-lived objects
+    of SQLAlchemy, pydantic and the compiled policy: pauses of 100 ms and more, the whole of the
+    check API's p99 (docs/benchmarks.md). Freezing what exists after start-up takes those objects
+    out of every collection, and a larger first threshold makes young collections rare.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
 
 
 def refuse_unsafe(settings: Settings) -> None:
@@ -116,8 +137,9 @@ def _build(
     app.state.trusted_proxies = trusted_networks(trusted_proxies)
     app.state.metrics = metrics = Metrics(rolegate)
     install_problem_handlers(app)
-    app.include_router(health.router)
-    app.include_router(auth.router)
+    # The check routes first: routes are tried in order, and checks are the hot path.
+    for module in (check, health, auth, tenants, users, permissions, roles):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: counts the 413s too
     return app

@@ -1,5 +1,6 @@
 """``/metrics`` in the Prometheus text format: requests by route and status with latency
-histograms, logins by result, and the authorization cache.
+histograms, logins by result, check API decisions by outcome with their cache hits and misses,
+and the authorization cache.
 
 Each app has its own registry (no process-wide state), so every test builds a fresh one. Route
 labels are the route *templates* (``/v1/auth/sessions/{session_id}``), never raw paths, so a
@@ -9,7 +10,7 @@ client cannot grow the label set; unmatched paths count as ``unmatched``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -48,7 +49,53 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        checks = Counter(
+            "rolegate_checks",
+            "Decisions answered by the check API (single and batch), by decision.",
+            ["decision"],
+            registry=self.registry,
+        )
+        cache = Counter(
+            "rolegate_check_cache",
+            "Check API decisions answered from a compiled snapshot (hit) or that compiled one "
+            "(miss).",
+            ["result"],
+            registry=self.registry,
+        )
+        self._bound: dict[tuple[str, str, int], tuple[Histogram, Counter]] = {}
+        # Children bound once: the check path increments them without a label lookup.
+        self._allowed, self._denied = checks.labels("allow"), checks.labels("deny")
+        self._hits, self._misses = cache.labels("hit"), cache.labels("miss")
         self.registry.register(_CacheCollector(rolegate))
+
+    def count_checks(self, answers: Sequence[bool], *, compiles: int) -> None:
+        """Count the decisions of one check request: ``answers``, which needed ``compiles``
+        snapshots compiled (the cache misses among them)."""
+        allowed = sum(answers)
+        if allowed:
+            self._allowed.inc(allowed)
+        if allowed < len(answers):
+            self._denied.inc(len(answers) - allowed)
+        misses = min(compiles, len(answers))
+        if misses:
+            self._misses.inc(misses)
+        if misses < len(answers):
+            self._hits.inc(len(answers) - misses)
+
+    def record(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request and time it."""
+        # The labelled children, bound once per (method, route, status): a label lookup takes a
+        # lock and builds tuples, more than the check it would count.
+        children = self._bound.get((method, route, status))
+        if children is None:
+            children = (
+                self.latency.labels(method, route),
+                self.requests.labels(method, route, str(status)),
+            )
+            self._bound[(method, route, status)] = children
+        latency, requests = children
+        latency.observe(seconds)
+        requests.inc()
 
     def render(self) -> bytes:
         """The current values in the Prometheus text exposition format."""
@@ -103,6 +150,4 @@ class RequestMetrics:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
-            self._metrics.latency.labels(method, template).observe(time.perf_counter() - started)
-            self._metrics.requests.labels(method, template, str(status)).inc()
+            self._metrics.record(scope["method"], template, status, time.perf_counter() - started)

@@ -16,6 +16,7 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from rolegate.errors import (
@@ -23,12 +24,15 @@ from rolegate.errors import (
     AuthenticationFailed,
     ConcurrentChange,
     Conflict,
+    EscalationDenied,
+    Forbidden,
     InvalidConfiguration,
     InvalidInput,
     InvalidPassword,
     InvalidToken,
     NotFound,
     PasswordChangeRequired,
+    PreconditionFailed,
     RolegateError,
     SchemaNotCurrent,
     StorageError,
@@ -77,7 +81,10 @@ PROBLEMS: Final[Mapping[type[RolegateError], ProblemType]] = {
     PasswordChangeRequired: ProblemType(
         "password_change_required", 403, "Password change required"
     ),
+    Forbidden: ProblemType("forbidden", 403, "Forbidden"),
+    EscalationDenied: ProblemType("escalation_denied", 403, "Privilege escalation refused"),
     Conflict: ProblemType("conflict", 409, "Conflict"),
+    PreconditionFailed: ProblemType("precondition_failed", 412, "Precondition failed"),
     ConcurrentChange: ProblemType("concurrent_change", 409, "Concurrent change"),
     StorageError: ProblemType("storage_unavailable", 503, "Storage unavailable"),
     SchemaNotCurrent: ProblemType("schema_not_current", 503, "Database schema not current"),
@@ -96,6 +103,40 @@ HTTP_PROBLEMS: Final[Mapping[int, ProblemType]] = {
         ProblemType("unsupported_media_type", 415, "Unsupported media type"),
         REQUEST_INVALID,
     )
+}
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, as every error of this API is answered."""
+
+    model_config = ConfigDict(extra="allow")  # extension members: errors, rule, missing, ...
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
+    }
+
+
+#: The error responses every route may give, for the OpenAPI document (``include_router``):
+#: clients and schema-driven tests learn each status and its problem shape.
+ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    400: _documented("Malformed request (a bad header or cursor)"),
+    401: _documented("Missing or bad credentials"),
+    403: _documented("Authenticated, but without the permission this needs"),
+    404: _documented("Not found (or in another tenant, which reads the same)"),
+    409: _documented("Conflicts with the current state"),
+    412: _documented("If-Match does not match the current ETag"),
+    413: _documented("Body larger than 1 MiB"),
+    422: _documented("The request is not valid"),
+    503: _documented("Storage unavailable or not ready"),
 }
 
 
@@ -143,8 +184,18 @@ def rolegate_error_response(error: RolegateError) -> ProblemResponse:
     if problem.status >= 500:
         log.error("request failed: %s", error.code, exc_info=error)
         return problem_response(problem, problem.title, code=error.code)
-    extensions = {"rule": error.rule} if isinstance(error, InvalidPassword) else None
-    return problem_response(problem, str(error), code=error.code, extensions=extensions)
+    extensions: dict[str, Any] | None = None
+    if isinstance(error, InvalidPassword):
+        extensions = {"rule": error.rule}
+    elif isinstance(error, EscalationDenied):
+        extensions = {"missing": error.missing}
+    elif isinstance(error, Forbidden):
+        extensions = {"permission": error.permission}
+    # A 412 carries the current tag, to read again with (RFC 9110 §13.1.1).
+    headers = {"ETag": error.current} if isinstance(error, PreconditionFailed) else None
+    return problem_response(
+        problem, str(error), code=error.code, headers=headers, extensions=extensions
+    )
 
 
 def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Final
 from uuid import UUID
 
 from sqlalchemy import select
@@ -38,9 +39,13 @@ from rolegate.names import username_key
 PolicySource = Callable[[Session, UUID, str, int], TenantPolicy]
 
 
+#: The current policy revision.
+REVISION: Final = select(PolicyStateRecord.revision).where(PolicyStateRecord.id == 1)
+
+
 def read_revision(session: Session) -> int:
     """The policy revision the session's snapshot of the database is at."""
-    return session.scalar(select(PolicyStateRecord.revision).where(PolicyStateRecord.id == 1)) or 0
+    return session.scalar(REVISION) or 0
 
 
 def compile_policy(session: Session, tenant_id: UUID, slug: str, revision: int) -> TenantPolicy:

@@ -15,6 +15,10 @@ import uvicorn
 from rolegate.cli._common import CliOptions
 from rolegate.cli._errors import fail
 from rolegate.config import Settings, audit_settings
+from rolegate.db.engine import Database
+from rolegate.db.migrate import current_revision
+from rolegate.db.models import PLATFORM_TENANT_SLUG
+from rolegate.facade import Rolegate
 
 APP_FACTORY: Final = "rolegate.api.app:create_app_from_settings"
 
@@ -25,7 +29,11 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the HTTP API (health, JWKS, /v1/auth) until interrupted."""
+    """Serve the HTTP API until interrupted.
+
+    An empty database is first upgraded to the current schema, and an empty platform tenant
+    gets its first admin (see :func:`bootstrap`).
+    """
     database_url = ctx.ensure_object(CliOptions).database_url
     if database_url is not None:  # every worker reads its settings from the environment
         os.environ["ROLEGATE_DATABASE_URL"] = database_url
@@ -36,6 +44,7 @@ def serve(
             typer.echo(f"{'error' if finding.is_error else 'warning'}: {finding}", err=True)
         if any(finding.is_error for finding in findings):
             fail("refusing to serve in production with an unsafe configuration (rolegate doctor)")
+    bootstrap(settings)
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -46,6 +55,39 @@ def serve(
         # own rewriting would trust X-Forwarded-For from any local peer.
         proxy_headers=False,
         server_header=False,
+    )
+
+
+def bootstrap(settings: Settings) -> None:
+    """Upgrade an empty database, and make the first platform admin if nobody belongs to the
+    platform tenant: with ``ROLEGATE_BOOTSTRAP_PASSWORD``, or a random password printed here,
+    once. There are never default credentials."""
+    db = Database(settings.database_url)
+    try:
+        is_empty = current_revision(db) is None
+    finally:
+        db.dispose()
+    with Rolegate(settings=settings, auto_upgrade=True if is_empty else None) as rolegate:
+        given = settings.bootstrap_password
+        made = rolegate.platform.bootstrap(
+            username=settings.bootstrap_username,
+            password=given.get_secret_value() if given is not None else None,
+        )
+    if made is None:
+        return
+    user, password = made
+    shown = "(from ROLEGATE_BOOTSTRAP_PASSWORD)" if given is not None else password
+    typer.echo(
+        "\n".join(
+            [
+                "rolegate: created the first platform admin. Log in at /docs (POST /v1/auth/login)",
+                f"  tenant:   {PLATFORM_TENANT_SLUG}",
+                f"  username: {user.username}",
+                f"  password: {shown}",
+                "This password is shown once; keep it, or change it after logging in.",
+            ]
+        ),
+        err=True,
     )
 
 

@@ -19,7 +19,8 @@ Ref = str | UUID
 Record = TypeVar("Record", TenantRecord, UserRecord, RoleRecord, PermissionRecord)
 
 
-def _as_uuid(ref: Ref) -> UUID | None:
+def as_uuid(ref: Ref) -> UUID | None:
+    """``ref`` as an id, if it is one or reads as one."""
     if isinstance(ref, UUID):
         return ref
     try:
@@ -43,7 +44,7 @@ def _find(
         found = session.scalars(query.where(by_name)).first()
         if found is not None:
             return found
-    ident = _as_uuid(ref)
+    ident = as_uuid(ref)
     by_id: Any = model.id == ident
     return session.scalars(query.where(by_id)).first() if ident is not None else None
 

@@ -11,6 +11,7 @@ from rolegate.integrations._core import (
     Gatekeeper,
     LocalDecider,
     LocalVerifier,
+    RemoteDecider,
     RemoteJWKSVerifier,
     TokenVerifier,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "Gatekeeper",
     "LocalDecider",
     "LocalVerifier",
+    "RemoteDecider",
     "RemoteJWKSVerifier",
     "TokenVerifier",
 ]

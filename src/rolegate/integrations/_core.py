@@ -6,8 +6,8 @@ Two plug points, each a Protocol with built-in implementations:
 - a :class:`TokenVerifier` turns an access token into a :class:`Principal`: in-process
   (:class:`LocalVerifier`, sessions checked live) or from a rolegate server's JWKS
   (:class:`RemoteJWKSVerifier`, stateless);
-- a :class:`Decider` answers whether a principal holds a permission (:class:`LocalDecider`).
-  A decider that calls a rolegate server's check API implements the same Protocol.
+- a :class:`Decider` answers whether a principal holds a permission: in-process
+  (:class:`LocalDecider`) or by asking a rolegate server's check API (:class:`RemoteDecider`).
 
 Everything fails closed: any error while verifying is a 401, a decider that cannot decide is a
 503, a denial a 403; none of them ever lets the request through.
@@ -298,3 +298,83 @@ class RemoteJWKSVerifier:
             and jwk.get("alg") in self._rules.algorithms
             and jwk.get("use", "sig") == "sig"
         )
+
+
+class RemoteDecider:
+    """Decides by asking a rolegate server: ``POST {base_url}/v1/tenants/{tenant}/check`` with
+    a service account's bearer token, which must hold ``rolegate:check`` in the principals'
+    tenants (or be a platform admin's).
+
+    ``token`` is the token, or a function returning the current one (to follow renewals). Fails
+    closed: a timeout, a network error, or any answer but a 200 with a boolean ``allowed`` means
+    it cannot decide (a 503), never access. A 401 or 403 from the server too: they refuse this
+    decider's own token (expired, revoked, lacking ``rolegate:check``), a misconfiguration to
+    fix, logged as an error, and not the user's denial. The check API answers only whether; a
+    denial is returned with reason ``no_role_grants_it`` (the server's ``/explain`` says why).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | Callable[[], str],
+        http_timeout: float = 2.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._token = token if callable(token) else lambda: token
+        self._owns_client = client is None
+        self._client = client or httpx.Client(timeout=http_timeout)
+
+    def decide(self, principal: Principal, permission: str) -> Decision:
+        """The server's answer for the principal's user in the principal's tenant."""
+        url = f"{self._base}/v1/tenants/{principal.tenant_id}/check"
+        body = {"user": str(principal.user_id), "permission": permission}
+        try:
+            headers = {"Authorization": f"Bearer {self._token()}"}
+            response = self._client.post(url, json=body, headers=headers)
+        except Exception:  # a timeout, a refused connection, a token source that failed
+            log.warning("asking %s failed; cannot decide", url, exc_info=True)
+            return Decision.deny(Reason.ERROR)
+        allowed = _allowed(response)
+        if allowed is None:
+            return Decision.deny(Reason.ERROR)  # _allowed has logged why
+        return Decision.allow() if allowed else Decision.deny(Reason.NO_ROLE_GRANTS_IT)
+
+    def close(self) -> None:
+        """Close the HTTP client, if this decider made it."""
+        if self._owns_client:
+            self._client.close()
+
+
+def _allowed(response: httpx.Response) -> bool | None:
+    """``allowed`` from a check API answer; None (logged) for any other answer."""
+    url, status = response.request.url, response.status_code
+    if status in (401, 403):
+        log.error(
+            "%s refused this decider's token (%d %s): renew it or grant it rolegate:check",
+            url,
+            status,
+            _problem_code(response),
+        )
+        return None
+    if status != 200:
+        log.error("%s answered %d %s; cannot decide", url, status, _problem_code(response))
+        return None
+    try:
+        allowed = response.json()["allowed"]
+    except Exception:
+        allowed = None
+    if not isinstance(allowed, bool):
+        log.error("%s answered 200 without a boolean 'allowed'; cannot decide", url)
+        return None
+    return allowed
+
+
+def _problem_code(response: httpx.Response) -> str:
+    """The ``code`` of a problem answer, for the log; empty for anything else."""
+    try:
+        code = response.json().get("code")
+    except Exception:
+        return ""
+    return code if isinstance(code, str) else ""

@@ -3,7 +3,9 @@
 ::
 
     app = FastAPI()
-    install(app, verifier=LocalVerifier(rg), decider=LocalDecider(rg))
+    install(app, verifier=LocalVerifier(rg), decider=LocalDecider(rg))   # embedded, or
+    install(app, verifier=RemoteJWKSVerifier(jwks_url, issuer=..., audience=...),
+            decider=RemoteDecider(rolegate_url, token=service_token))     # a rolegate server
 
     CanReadDocuments = Annotated[Principal, Depends(require_permission("documents:read"))]
 
@@ -13,7 +15,8 @@
 The verifier and decider live on ``app.state``, not in a closure: requirements are declared at
 import time, in module-level aliases, before any app or :class:`Rolegate` exists, and each app
 (each test) carries its own. Dependencies are plain ``def`` functions, which FastAPI runs in
-its threadpool: verifying and deciding may wait on a database or a JWKS fetch.
+its threadpool: verifying and deciding may wait on a database, a JWKS fetch or a rolegate
+server.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@
 
     rolegate_auth = RolegateFlask(verifier=LocalVerifier(rg), decider=LocalDecider(rg))
     rolegate_auth.init_app(app)          # or RolegateFlask(app, verifier=..., decider=...)
+    # against a rolegate server: decider=RemoteDecider(rolegate_url, token=service_token)
 
     @app.get("/documents")
     @require_permission("documents:read")

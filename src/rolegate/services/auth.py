@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session
 
 from rolegate.authn.devices import device_label
@@ -29,7 +29,7 @@ from rolegate.authn.tokens import (
     refresh_token_hash,
 )
 from rolegate.authz.changes import Change, Scope
-from rolegate.db.lookup import Ref
+from rolegate.db.lookup import Ref, find_user
 from rolegate.db.models import (
     DEFAULT_TENANT_SLUG,
     LoginAttemptRecord,
@@ -47,6 +47,8 @@ from rolegate.services._login import CheckPolicy, Client, PasswordCheck
 from rolegate.services._sessions import end_sessions, session_entity
 from rolegate.services._throttles import clear, lockout_value, state_of, throttle_key
 from rolegate.services.keys import KeyService
+from rolegate.services.memberships import require_member
+from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
 from rolegate.types import TenantId, UserId
 
 MAX_HISTORY: Final = 1000
@@ -466,6 +468,84 @@ class AuthService:
         return session_entity(
             row, slug, now=self._ctx.now(), idle=self._policy.idle_timeout, revision=revision
         )
+
+    # --- a tenant's sessions and logins, as its administrators see them ---------------------
+
+    def tenant_sessions(
+        self,
+        tenant: Ref,
+        *,
+        user: Ref | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[SessionValue]:
+        """One page of the live sessions in ``tenant`` (of ``user`` only, if given), newest
+        first; pass ``next_cursor`` back for the next page."""
+        now = self._ctx.now()
+        order = Order((SessionRecord.created_at, SessionRecord.id), descending=True)
+        with self._ctx.db.reading() as session:
+            tenant_row = require_tenant(session, tenant)
+            query = select(SessionRecord).where(
+                SessionRecord.tenant_id == tenant_row.id,
+                SessionRecord.revoked_at.is_(None),
+                SessionRecord.expires_at > now,
+                SessionRecord.last_used_at > now - self._policy.idle_timeout,
+            )
+            if user is not None:
+                found = find_user(session, user)
+                query = query.where(SessionRecord.user_id == found.id if found else false())
+            rows = session.scalars(paged(query, order, cursor=cursor, limit=limit)).all()
+            return page_of(
+                rows,
+                limit=limit,
+                key=lambda row: (row.created_at, row.id),
+                entity=lambda row: self._entity(row, tenant_row.slug),
+            )
+
+    def revoke_tenant_session(
+        self, session: SessionRef, *, tenant: Ref, actor: str | None = None
+    ) -> SessionValue:
+        """End one session of ``tenant``; a session of another tenant is
+        :class:`SessionNotFound`, as a missing one is, so session ids cannot be probed."""
+        session_id = _session_id(session)
+        with self._ctx.db.reading() as reading:
+            tenant_id = require_tenant(reading, tenant).id
+            found = reading.get(SessionRecord, session_id)
+            if found is None or found.tenant_id != tenant_id:  # a session never changes tenant
+                raise SessionNotFound(str(session_id))
+        return self.revoke_session(session_id, actor=actor)
+
+    def login_page(
+        self,
+        tenant: Ref,
+        *,
+        user: Ref | None = None,
+        succeeded: bool | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[LoginAttempt]:
+        """One page of the login attempts made in ``tenant`` (by ``user``, succeeded or
+        not), newest first; pass ``next_cursor`` back for the next page."""
+        order = Order((LoginAttemptRecord.id,), descending=True)
+        with self._ctx.db.reading() as session:
+            query = select(LoginAttemptRecord).where(
+                LoginAttemptRecord.tenant_id == require_tenant(session, tenant).id
+            )
+            if user is not None:
+                found = find_user(session, user)  # nobody's attempts for an unknown user
+                query = query.where(LoginAttemptRecord.user_id == found.id if found else false())
+            if succeeded is not None:
+                query = query.where(LoginAttemptRecord.succeeded == succeeded)
+            rows = session.scalars(paged(query, order, cursor=cursor, limit=limit)).all()
+            return page_of(rows, limit=limit, key=lambda row: (row.id,), entity=_attempt)
+
+    def unlock_member(self, user: Ref, *, tenant: Ref, actor: str | None = None) -> Lockout:
+        """:meth:`unlock` a member of ``tenant``; anyone else is :class:`UserNotFound`, as a
+        missing user is."""
+        with self._ctx.db.reading() as session:
+            tenant_row = require_tenant(session, tenant)
+            member_id, tenant_id = require_member(session, tenant_row, user).id, tenant_row.id
+        return self.unlock(member_id, tenant=tenant_id, actor=actor)
 
 
 def _claim(tx: Session, token: RefreshTokenRecord, now: datetime) -> bool:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
-from rolegate.db.lookup import Ref
+from rolegate.db.lookup import Ref, find_user
 from rolegate.db.models import (
     MembershipRecord,
     RoleRecord,
@@ -18,7 +18,7 @@ from rolegate.db.models import (
     UserRoleRecord,
 )
 from rolegate.entities import Membership
-from rolegate.errors import MembershipExists, MembershipNotFound
+from rolegate.errors import MembershipExists, MembershipNotFound, UserNotFound
 from rolegate.services._context import ServiceContext, require_tenant, require_user
 from rolegate.services._sessions import end_sessions
 from rolegate.types import UserId
@@ -52,6 +52,65 @@ def join_tenant(
     return row
 
 
+def require_member(
+    tx: Session, tenant: TenantRecord, ref: Ref, *, lock: bool = False
+) -> UserRecord:
+    """The user named by ``ref`` if a member of ``tenant``, else :class:`UserNotFound`: seen
+    from a tenant, a user of another tenant and a user who does not exist read the same.
+
+    With ``lock``, the user row is read afresh and locked until the transaction ends, before
+    the membership is read: a concurrent change of either is seen, not overwritten.
+    """
+    found = find_user(tx, ref)
+    if found is not None and lock:
+        found = tx.get(UserRecord, found.id, with_for_update=True, populate_existing=True)
+    if found is None or tx.get(MembershipRecord, (tenant.id, found.id)) is None:
+        raise UserNotFound(str(ref), tenant=tenant.slug)
+    return found
+
+
+def leave_tenant(
+    ctx: ServiceContext,
+    tx: Session,
+    row: MembershipRecord,
+    tenant_row: TenantRecord,
+    user_row: UserRecord,
+    *,
+    actor: str | None,
+) -> int:
+    """Delete membership ``row`` of ``user_row`` in ``tenant_row`` with the user's roles and
+    sessions there, audited; return the revision."""
+    roles = tx.scalars(
+        select(RoleRecord.name)
+        .join(UserRoleRecord, UserRoleRecord.role_id == RoleRecord.id)
+        .where(UserRoleRecord.tenant_id == tenant_row.id, UserRoleRecord.user_id == user_row.id)
+    ).all()
+    ended = end_sessions(
+        ctx,
+        tx,
+        SessionRecord.tenant_id == tenant_row.id,
+        SessionRecord.user_id == user_row.id,
+        reason="membership_removed",
+        audit=False,
+    )
+    tx.delete(row)
+    tx.flush()
+    ctx.audit(
+        tx,
+        "membership.removed",
+        "user",
+        user_row.id,
+        tenant_id=tenant_row.id,
+        actor=actor,
+        details={
+            "username": user_row.username,
+            "roles": sorted(roles),
+            "sessions_ended": len(ended),
+        },
+    )
+    return ctx.bump(tx, Change.member(tenant_row.id, user_row.id), *ended)
+
+
 class MembershipService:
     """Adds users to tenants and removes them (with their role assignments there)."""
 
@@ -76,37 +135,7 @@ class MembershipService:
             row = tx.get(MembershipRecord, (tenant_row.id, user_row.id))
             if row is None:
                 raise MembershipNotFound(user_row.username, tenant=tenant_row.slug)
-            roles = tx.scalars(
-                select(RoleRecord.name)
-                .join(UserRoleRecord, UserRoleRecord.role_id == RoleRecord.id)
-                .where(
-                    UserRoleRecord.tenant_id == tenant_row.id, UserRoleRecord.user_id == user_row.id
-                )
-            ).all()
-            ended = end_sessions(
-                self._ctx,
-                tx,
-                SessionRecord.tenant_id == tenant_row.id,
-                SessionRecord.user_id == user_row.id,
-                reason="membership_removed",
-                audit=False,
-            )
-            tx.delete(row)
-            tx.flush()
-            self._ctx.audit(
-                tx,
-                "membership.removed",
-                "user",
-                user_row.id,
-                tenant_id=tenant_row.id,
-                actor=actor,
-                details={
-                    "username": user_row.username,
-                    "roles": sorted(roles),
-                    "sessions_ended": len(ended),
-                },
-            )
-            return self._ctx.bump(tx, Change.member(tenant_row.id, user_row.id), *ended)
+            return leave_tenant(self._ctx, tx, row, tenant_row, user_row, actor=actor)
 
     def list(self, tenant: Ref) -> list[Membership]:
         """The members of ``tenant``, by username."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any, Final, cast
+
+from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
@@ -12,8 +14,18 @@ from rolegate.entities import Permission
 from rolegate.errors import PermissionExists
 from rolegate.names import PermissionParts, parse_grant
 from rolegate.services._context import ServiceContext, require_permission, require_tenant
-from rolegate.services.resources import description_text, ensure_resource, find_resource
+from rolegate.services.builtins import refuse_reserved
+from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
+from rolegate.services.resources import (
+    description_text,
+    ensure_resource,
+    find_resource,
+    starts_with,
+)
 from rolegate.types import PermissionId
+
+#: A listing of permissions, by name.
+PERMISSION_ORDER: Final = Order([PermissionRecord.name, PermissionRecord.id])
 
 
 def permission_entity(
@@ -81,6 +93,7 @@ class PermissionService:
     ) -> Permission:
         """Define permission ``name`` (``documents:read``, ``VIEW_DASHBOARD``, or a pattern)."""
         parts, description = parse_grant(name), description_text(description)
+        refuse_reserved(parts.name)
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             if find_permission(tx, tenant_row.id, parts.name) is not None:
@@ -115,6 +128,42 @@ class PermissionService:
                 query = query.where(PermissionRecord.resource_id == found.id)
             return [permission_entity(row, tenant_row, res) for row, res in session.execute(query)]
 
+    def page(
+        self,
+        tenant: Ref,
+        *,
+        resource: str | None = None,
+        name_prefix: str | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[Permission]:
+        """One page of the tenant's permissions by name, optionally only those of one resource
+        or with names that start with ``name_prefix``."""
+        with self._ctx.db.reading() as session:
+            tenant_row = require_tenant(session, tenant)
+            query = (
+                select(PermissionRecord, ResourceRecord.name)
+                .outerjoin(ResourceRecord, ResourceRecord.id == PermissionRecord.resource_id)
+                .where(PermissionRecord.tenant_id == tenant_row.id)
+            )
+            if resource is not None:
+                # Joined on the name, not looked up first: an unknown resource lists nothing,
+                # where `resource_id IS NULL` would list every resource-less name.
+                named = "\x00" not in resource  # PostgreSQL refuses NUL in a parameter
+                query = query.where(ResourceRecord.name == resource if named else false())
+            if name_prefix:
+                query = query.where(starts_with(PermissionRecord.name, name_prefix))
+            # Two entities per row: `paged` is typed for one, so the query is passed as Select[Any].
+            rows = session.execute(
+                paged(cast("Select[Any]", query), PERMISSION_ORDER, cursor=cursor, limit=limit)
+            ).all()
+            return page_of(
+                rows,
+                limit=limit,
+                key=lambda row: [row[0].name, row[0].id],
+                entity=lambda row: permission_entity(row[0], tenant_row, row[1]),
+            )
+
     def update(
         self, tenant: Ref, name: Ref, *, description: str, actor: str | None = None
     ) -> Permission:
@@ -123,6 +172,7 @@ class PermissionService:
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = require_permission(tx, tenant_row, name)
+            refuse_reserved(row.name)
             before = row.description
             row.description, row.updated_at = description, self._ctx.now()
             self._ctx.audit(
@@ -142,6 +192,8 @@ class PermissionService:
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = require_permission(tx, tenant_row, name)
+            if not parse_grant(row.name).is_pattern:  # a pattern granted as rolegate:* may go
+                refuse_reserved(row.name)
             holders = tx.scalars(
                 select(RolePermissionRecord.role_id).where(
                     RolePermissionRecord.permission_id == row.id

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, false, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from rolegate.authz.changes import Change
-from rolegate.db.lookup import Ref
+from rolegate.db.lookup import Ref, as_uuid
 from rolegate.db.models import PermissionRecord, ResourceRecord, TenantRecord
 from rolegate.entities import Resource
 from rolegate.errors import InvalidInput, ResourceExists, ResourceNotFound
 from rolegate.names import parse_resource_name
 from rolegate.services._context import ServiceContext, require_tenant
+from rolegate.services.builtins import refuse_reserved
+from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
 from rolegate.types import ResourceId
+
+#: A listing of resources, by name.
+RESOURCE_ORDER: Final = Order([ResourceRecord.name, ResourceRecord.id])
 
 MAX_DESCRIPTION: Final = 1000
 
@@ -25,6 +31,19 @@ def description_text(value: str) -> str:
     if len(value) > MAX_DESCRIPTION:
         raise InvalidInput(f"description longer than {MAX_DESCRIPTION} characters")
     return value
+
+
+def starts_with(column: InstrumentedAttribute[str], prefix: str) -> ColumnElement[bool]:
+    """``column`` begins with ``prefix``, compared exactly on every backend (``LIKE`` ignores
+    case on SQLite, and would need its ``%`` and ``_`` escaped)."""
+    if "\x00" in prefix:  # no name holds one, and PostgreSQL refuses it as a parameter
+        return false()
+    return func.substr(column, 1, len(prefix)) == prefix
+
+
+def sort_key(order: Order) -> Callable[[Any], Sequence[object]]:
+    """The cursor key of a row listed in ``order``: the row's values of the order's columns."""
+    return lambda row: [getattr(row, column.key) for column in order.columns]
 
 
 def resource_entity(row: ResourceRecord, tenant: TenantRecord, *, revision: int = 0) -> Resource:
@@ -74,6 +93,7 @@ class ResourceService:
     ) -> Resource:
         """Create resource ``name`` (such as ``documents`` or ``billing:invoices``)."""
         name, description = parse_resource_name(name), description_text(description)
+        refuse_reserved(name)
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             if find_resource(tx, tenant_row, name) is not None:
@@ -92,8 +112,8 @@ class ResourceService:
             )
             return resource_entity(row, tenant_row, revision=self._ctx.bump(tx))
 
-    def get(self, tenant: Ref, name: str) -> Resource:
-        """The resource called ``name`` in ``tenant``."""
+    def get(self, tenant: Ref, name: Ref) -> Resource:
+        """The resource called ``name`` (or with that id) in ``tenant``."""
         with self._ctx.db.reading() as session:
             tenant_row = require_tenant(session, tenant)
             return resource_entity(self._require(session, tenant_row, name), tenant_row)
@@ -109,14 +129,37 @@ class ResourceService:
             )
             return [resource_entity(row, tenant_row) for row in rows]
 
+    def page(
+        self,
+        tenant: Ref,
+        *,
+        name_prefix: str | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[Resource]:
+        """One page of the tenant's resources by name, optionally only names with a prefix."""
+        with self._ctx.db.reading() as session:
+            tenant_row = require_tenant(session, tenant)
+            query = select(ResourceRecord).where(ResourceRecord.tenant_id == tenant_row.id)
+            if name_prefix:
+                query = query.where(starts_with(ResourceRecord.name, name_prefix))
+            rows = session.scalars(paged(query, RESOURCE_ORDER, cursor=cursor, limit=limit)).all()
+            return page_of(
+                rows,
+                limit=limit,
+                key=sort_key(RESOURCE_ORDER),
+                entity=lambda row: resource_entity(row, tenant_row),
+            )
+
     def update(
-        self, tenant: Ref, name: str, *, description: str, actor: str | None = None
+        self, tenant: Ref, name: Ref, *, description: str, actor: str | None = None
     ) -> Resource:
         """Change a resource's description."""
         description = description_text(description)
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = self._require(tx, tenant_row, name)
+            refuse_reserved(row.name)
             before = row.description
             row.description = description
             self._ctx.audit(
@@ -130,11 +173,12 @@ class ResourceService:
             )
             return resource_entity(row, tenant_row, revision=self._ctx.bump(tx))
 
-    def delete(self, tenant: Ref, name: str, *, actor: str | None = None) -> int:
+    def delete(self, tenant: Ref, name: Ref, *, actor: str | None = None) -> int:
         """Delete a resource with its permissions and every grant of them; return the revision."""
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = self._require(tx, tenant_row, name)
+            refuse_reserved(row.name)
             permissions = tx.scalars(
                 select(PermissionRecord.name).where(PermissionRecord.resource_id == row.id)
             ).all()
@@ -155,8 +199,19 @@ class ResourceService:
             return self._ctx.bump(tx, Change.tenant(tenant_row.id))
 
     @staticmethod
-    def _require(tx: Session, tenant: TenantRecord, name: str) -> ResourceRecord:
-        row = find_resource(tx, tenant, name)
-        if row is None:
-            raise ResourceNotFound(name, tenant=tenant.slug)
-        return row
+    def _require(tx: Session, tenant: TenantRecord, ref: Ref) -> ResourceRecord:
+        """The resource called ``ref``, or failing that with that id; else
+        :class:`ResourceNotFound`, the same for a missing resource and another tenant's."""
+        found = (
+            find_resource(tx, tenant, ref) if isinstance(ref, str) and "\x00" not in ref else None
+        )
+        ident = as_uuid(ref) if found is None else None
+        if ident is not None:
+            found = tx.scalars(
+                select(ResourceRecord).where(
+                    ResourceRecord.tenant_id == tenant.id, ResourceRecord.id == ident
+                )
+            ).first()
+        if found is None:
+            raise ResourceNotFound(str(ref), tenant=tenant.slug)
+        return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final, Literal
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -9,20 +11,33 @@ from rolegate.authz.changes import Change
 from rolegate.db.lookup import Ref
 from rolegate.db.models import (
     DEFAULT_TENANT_ID,
+    PLATFORM_TENANT_ID,
     MembershipRecord,
     PermissionRecord,
+    RolePermissionRecord,
     RoleRecord,
     SessionRecord,
     TenantRecord,
 )
 from rolegate.entities import Tenant
-from rolegate.errors import InvalidInput, TenantExists, TenantProtected
-from rolegate.names import parse_tenant_slug
+from rolegate.errors import ConcurrentChange, InvalidInput, TenantExists, TenantProtected
+from rolegate.names import parse_permission, parse_tenant_slug
 from rolegate.services._context import ServiceContext, require_tenant
 from rolegate.services._sessions import end_sessions
+from rolegate.services.builtins import TENANT_ADMIN, builtin_permissions
+from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
+from rolegate.services.permissions import add_permission
 from rolegate.types import TenantId
 
 MAX_TENANT_NAME = 200
+_BUILT_IN = frozenset({DEFAULT_TENANT_ID, PLATFORM_TENANT_ID})
+
+TenantSort = Literal["slug", "created_at"]
+#: The keyset of each sort: its columns end with a unique one, so the order is total.
+_SORTS: Final = {
+    "slug": (TenantRecord.slug,),
+    "created_at": (TenantRecord.created_at, TenantRecord.id),
+}
 
 
 def tenant_entity(row: TenantRecord, *, revision: int = 0) -> Tenant:
@@ -47,6 +62,16 @@ class TenantService:
         """Create tenant ``slug``; ``name`` (display name) defaults to the slug."""
         slug = parse_tenant_slug(slug)
         display = _display_name(name if name is not None else slug)
+        try:
+            return self._create(slug, display, actor)
+        except ConcurrentChange:
+            # Another transaction committed the same slug between our check and our insert:
+            # the caller's answer is the one it would have got a moment later.
+            if self._slug_taken(slug):
+                raise TenantExists(slug) from None
+            raise
+
+    def _create(self, slug: str, display: str, actor: str | None) -> Tenant:
         with self._ctx.transaction() as tx:
             if tx.scalar(select(TenantRecord.id).where(TenantRecord.slug == slug)) is not None:
                 raise TenantExists(slug)
@@ -63,6 +88,7 @@ class TenantService:
                 actor=actor,
                 details={"after": {"slug": slug, "name": display}},
             )
+            provision_builtins(self._ctx, tx, row)
             revision = self._ctx.bump(tx, Change.tenant(row.id))
         return tenant_entity(row, revision=revision)
 
@@ -76,6 +102,33 @@ class TenantService:
         with self._ctx.db.reading() as session:
             rows = session.scalars(select(TenantRecord).order_by(TenantRecord.slug))
             return [tenant_entity(row) for row in rows]
+
+    def page(
+        self,
+        *,
+        slug_prefix: str | None = None,
+        sort: TenantSort = "slug",
+        descending: bool = False,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[Tenant]:
+        """One page of tenants whose slug starts with ``slug_prefix``, sorted by ``sort``;
+        pass the page's ``next_cursor`` (with the same filter and sort) for the next one."""
+        if sort not in _SORTS:
+            raise InvalidInput(f"tenants sort by one of {', '.join(_SORTS)}")
+        order = Order(_SORTS[sort], descending=descending)
+        query = select(TenantRecord)
+        if slug_prefix:
+            # substr, not LIKE: exact on both backends (SQLite's LIKE ignores ASCII case).
+            query = query.where(func.substr(TenantRecord.slug, 1, len(slug_prefix)) == slug_prefix)
+        with self._ctx.db.reading() as session:
+            rows = session.scalars(paged(query, order, cursor=cursor, limit=limit)).all()
+            return page_of(
+                rows,
+                limit=limit,
+                key=lambda row: [getattr(row, column.key) for column in order.columns],
+                entity=tenant_entity,
+            )
 
     def rename(
         self,
@@ -92,8 +145,8 @@ class TenantService:
             row = require_tenant(tx, tenant)
             before = {"slug": row.slug, "name": row.name}
             if new_slug is not None and new_slug != row.slug:
-                if row.id == DEFAULT_TENANT_ID:
-                    raise TenantProtected("the default tenant's slug cannot change")
+                if row.id in _BUILT_IN:
+                    raise TenantProtected(f"the {row.slug} tenant's slug cannot change")
                 if tx.scalar(select(TenantRecord.id).where(TenantRecord.slug == new_slug)):
                     raise TenantExists(new_slug)
                 row.slug = new_slug
@@ -117,8 +170,8 @@ class TenantService:
         """Delete a tenant and everything in it (its audit events are kept); return the revision."""
         with self._ctx.transaction() as tx:
             row = require_tenant(tx, tenant)
-            if row.id == DEFAULT_TENANT_ID:
-                raise TenantProtected("the default tenant cannot be deleted")
+            if row.id in _BUILT_IN:
+                raise TenantProtected(f"the {row.slug} tenant cannot be deleted")
             removed = {
                 "roles": _count(tx, RoleRecord, row),
                 "permissions": _count(tx, PermissionRecord, row),
@@ -144,6 +197,50 @@ class TenantService:
                 details={"before": {"slug": row.slug, "name": row.name}, "cascaded": removed},
             )
             return self._ctx.bump(tx, Change.tenant(row.id), *ended)
+
+    def _slug_taken(self, slug: str) -> bool:
+        with self._ctx.db.reading() as session:
+            found = session.scalar(select(TenantRecord.id).where(TenantRecord.slug == slug))
+            return found is not None
+
+
+def provision_builtins(ctx: ServiceContext, tx: Session, tenant: TenantRecord) -> None:
+    """Give a new tenant its built-in ``rolegate:`` permissions and the ``tenant-admin`` role
+    granted them all, audited like any change (migration 0004 did the same for older tenants)."""
+    now, actor = ctx.now(), ctx.actor(None)
+    wanted = builtin_permissions(tenant.id)
+    role = RoleRecord(
+        tenant_id=tenant.id,
+        name=TENANT_ADMIN,
+        description="Built in: every rolegate permission in this tenant",
+        created_at=now,
+        updated_at=now,
+    )
+    tx.add(role)
+    tx.flush()
+    for name, description in wanted.items():
+        permission = add_permission(
+            ctx, tx, tenant, parse_permission(name), description=description, actor=actor
+        )
+        tx.add(
+            RolePermissionRecord(
+                tenant_id=tenant.id,
+                role_id=role.id,
+                permission_id=permission.id,
+                granted_at=now,
+                granted_by=actor,
+            )
+        )
+    tx.flush()
+    ctx.audit(
+        tx,
+        "role.created",
+        "role",
+        role.id,
+        tenant_id=tenant.id,
+        actor=actor,
+        details={"after": {"name": TENANT_ADMIN, "permissions": sorted(wanted)}},
+    )
 
 
 def _count(

@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
+import builtins
 import json
+from datetime import datetime
 from enum import Enum
-from typing import Any, Final
+from typing import Any, Final, Literal
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from rolegate.authn.passwords import PasswordHasher, PasswordPolicy
 from rolegate.authz.changes import Change
-from rolegate.db.lookup import Ref
-from rolegate.db.models import MembershipRecord, SessionRecord, TenantRecord, UserRecord
-from rolegate.entities import User
-from rolegate.errors import InvalidInput, UserExists
+from rolegate.db.lookup import Ref, find_role
+from rolegate.db.models import (
+    PLATFORM_TENANT_ID,
+    PLATFORM_TENANT_SLUG,
+    MembershipRecord,
+    SessionRecord,
+    TenantRecord,
+    UserRecord,
+    UserRoleRecord,
+)
+from rolegate.entities import Principal, User
+from rolegate.errors import ConcurrentChange, Forbidden, InvalidInput, UserExists, UserNotFound
 from rolegate.names import email_key, parse_email, parse_username, username_key
 from rolegate.services._context import ServiceContext, require_tenant, require_user
 from rolegate.services._sessions import end_sessions
+from rolegate.services.access import is_member_elsewhere
+from rolegate.services.builtins import USERS_WRITE
+from rolegate.services.etags import require_match
+from rolegate.services.memberships import join_tenant, leave_tenant, require_member
+from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
 from rolegate.types import UserId
 
 MAX_FULL_NAME: Final = 200
+
+UserSort = Literal["username", "created_at"]
+#: The keyset of each sort: its columns end with a unique one, so the order is total.
+_SORTS: Final = {
+    "username": (UserRecord.username_key,),
+    "created_at": (UserRecord.created_at, UserRecord.id),
+}
 
 
 class Unset(Enum):
@@ -90,6 +112,53 @@ def tenant_slugs_of(session: Session, user_id: UUID) -> tuple[str, ...]:
     )
 
 
+def _members(
+    session: Session,
+    tenant: TenantRecord,
+    *,
+    username_prefix: str | None,
+    active: bool | None,
+    role: Ref | None,
+    now: datetime,
+) -> Select[UserRecord]:
+    """The members of ``tenant``, filtered: usernames starting with ``username_prefix`` (case
+    insensitive), by activity, and holding ``role`` (by name or id) directly and unexpired."""
+    query = select(UserRecord).join(
+        MembershipRecord,
+        (MembershipRecord.user_id == UserRecord.id) & (MembershipRecord.tenant_id == tenant.id),
+    )
+    if username_prefix:
+        if "\x00" in username_prefix:
+            raise InvalidInput("a username prefix cannot contain NUL")
+        key = username_key(username_prefix)
+        # substr, not LIKE: exact on both backends, and no wildcard to escape.
+        query = query.where(func.substr(UserRecord.username_key, 1, len(key)) == key)
+    if active is not None:
+        query = query.where(UserRecord.is_active == active)
+    if role is not None:
+        found = find_role(session, tenant.id, role)
+        if found is None:
+            return query.where(false())  # nobody holds a role that does not exist
+        holds = select(UserRoleRecord.user_id).where(
+            UserRoleRecord.user_id == UserRecord.id,
+            UserRoleRecord.role_id == found.id,
+            or_(UserRoleRecord.expires_at.is_(None), UserRoleRecord.expires_at > now),
+        )
+        query = query.where(holds.exists())
+    return query
+
+
+def _refuse_shared_account(tx: Session, caller: Principal | None, row: UserRecord) -> None:
+    """:class:`Forbidden` unless ``caller`` may change ``row``'s account: a caller acting for one
+    tenant changes only accounts that belong to that tenant alone. A user of several tenants is
+    changed by a platform admin or by the user, so no tenant takes over another's member."""
+    if caller is None or caller.tenant_id == PLATFORM_TENANT_ID:
+        return
+    is_member_here = tx.get(MembershipRecord, (caller.tenant_id, row.id)) is not None
+    if not is_member_here or is_member_elsewhere(tx, row.id, caller.tenant_id):
+        raise Forbidden(USERS_WRITE, tenant=PLATFORM_TENANT_SLUG)
+
+
 class UserService:
     """Creates and maintains user accounts; passwords are stored as argon2id hashes only."""
 
@@ -109,15 +178,18 @@ class UserService:
         must_change_password: bool = False,
         is_active: bool = True,
         preferences: dict[str, Any] | None = None,
+        tenant: Ref | None = None,
         actor: str | None = None,
     ) -> User:
         """Create a user; without ``password`` the account cannot log in with one. With
-        ``must_change_password``, the first login must choose a new one."""
+        ``must_change_password``, the first login must choose a new one. With ``tenant``, the
+        user joins it in the same transaction."""
         name = parse_username(username)
         mail = parse_email(email) if email is not None else None
-        password_hash = (
-            self._hash(password, username=name, email=mail) if password is not None else None
-        )
+        password_hash = None
+        if password is not None:
+            slugs = (self.tenant_slug(tenant),) if tenant is not None else ()
+            password_hash = self._hash(password, username=name, email=mail, slugs=slugs)
         now = self._ctx.now()
         row = UserRecord(
             username=name,
@@ -133,7 +205,21 @@ class UserService:
             created_at=now,
             updated_at=now,
         )
+        try:
+            return self._insert(row, tenant, actor)
+        except ConcurrentChange:
+            # The same name committed by another transaction since our check: say so.
+            with self._ctx.db.reading() as session:
+                taken = session.scalar(
+                    select(UserRecord.id).where(UserRecord.username_key == row.username_key)
+                )
+            if taken is not None:
+                raise UserExists(name) from None
+            raise
+
+    def _insert(self, row: UserRecord, tenant: Ref | None, actor: str | None) -> User:
         with self._ctx.transaction() as tx:
+            tenant_row = require_tenant(tx, tenant) if tenant is not None else None
             self._assert_unique(tx, row)
             tx.add(row)
             tx.flush()
@@ -144,15 +230,27 @@ class UserService:
                 row.id,
                 tenant_id=None,
                 actor=actor,
-                details={"after": _profile(row), "has_password": password is not None},
+                details={"after": _profile(row), "has_password": row.password_hash is not None},
             )
-            revision = self._ctx.bump(tx, Change.user(row.id))
+            changes = [Change.user(row.id)]
+            if tenant_row is not None:
+                join_tenant(self._ctx, tx, tenant_row, row, actor=actor)
+                changes.append(Change.member(tenant_row.id, row.id))
+            revision = self._ctx.bump(tx, *changes)
         return user_entity(row, revision=revision)
 
-    def get(self, user: Ref) -> User:
-        """The user with this username (case-insensitive), or id."""
+    def tenant_slug(self, tenant: Ref) -> str:
+        """The slug of ``tenant`` (:class:`TenantNotFound` if there is none)."""
         with self._ctx.db.reading() as session:
-            return user_entity(require_user(session, user))
+            return require_tenant(session, tenant).slug
+
+    def get(self, user: Ref, *, tenant: Ref | None = None) -> User:
+        """The user with this username (case-insensitive), or id. With ``tenant``, only a
+        member of it: any other user is :class:`UserNotFound`, as a missing one is."""
+        with self._ctx.db.reading() as session:
+            if tenant is None:
+                return user_entity(require_user(session, user))
+            return user_entity(require_member(session, require_tenant(session, tenant), user))
 
     def list(self, *, tenant: Ref | None = None, active: bool | None = None) -> list[User]:
         """Users by username, optionally only members of ``tenant`` and by activity."""
@@ -166,6 +264,40 @@ class UserService:
                 query = query.where(UserRecord.is_active == active)
             return [user_entity(row) for row in session.scalars(query)]
 
+    def page(
+        self,
+        tenant: Ref,
+        *,
+        username_prefix: str | None = None,
+        active: bool | None = None,
+        role: Ref | None = None,
+        sort: UserSort = "username",
+        descending: bool = False,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[User]:
+        """One page of ``tenant``'s members, filtered (see :func:`_members`) and sorted by
+        ``sort``; pass the page's ``next_cursor`` (same filters and sort) for the next one."""
+        if sort not in _SORTS:
+            raise InvalidInput(f"users sort by one of {', '.join(_SORTS)}")
+        order = Order(_SORTS[sort], descending=descending)
+        with self._ctx.db.reading() as session:
+            query = _members(
+                session,
+                require_tenant(session, tenant),
+                username_prefix=username_prefix,
+                active=active,
+                role=role,
+                now=self._ctx.now(),
+            )
+            rows = session.scalars(paged(query, order, cursor=cursor, limit=limit)).all()
+            return page_of(
+                rows,
+                limit=limit,
+                key=lambda row: [getattr(row, column.key) for column in order.columns],
+                entity=user_entity,
+            )
+
     def update(
         self,
         user: Ref,
@@ -174,24 +306,61 @@ class UserService:
         email: str | None | Unset = UNSET,
         full_name: str | None = None,
         preferences: dict[str, Any] | None = None,
+        is_active: bool | None = None,
+        password: str | None = None,
+        must_change_password: bool | None = None,
+        tenant: Ref | None = None,
+        caller: Principal | None = None,
+        if_match: str | None = None,
         actor: str | None = None,
     ) -> User:
-        """Change profile fields; pass ``email=None`` to remove the email address."""
+        """Change profile fields (``email=None`` removes the email address), and with
+        ``is_active`` or ``password`` what :meth:`deactivate` and :meth:`set_password` do, all
+        in one transaction.
+
+        With ``tenant``, the user must be a member of it (else :class:`UserNotFound`); with
+        ``if_match``, still have that entity tag (else :class:`PreconditionFailed`), compared
+        on the row locked for the change, so of two writers holding one tag only the first
+        wins. With ``caller``, see :func:`_refuse_shared_account`.
+        """
+        password_hash = None
+        if password is not None:
+            password_hash = self._hash_for(
+                user, password, username=username, email=email, tenant=tenant, caller=caller
+            )
+        profile = {"username": username, "full_name": full_name, "preferences": preferences}
+        if not isinstance(email, Unset):
+            profile["email"] = email
         with self._ctx.transaction() as tx:
-            row = require_user(tx, user)
-            before = _profile(row)
-            if username is not None:
-                row.username = parse_username(username)
-                row.username_key = username_key(row.username)
-            if not isinstance(email, Unset):
-                row.email = parse_email(email) if email is not None else None
-                row.email_key = email_key(row.email) if row.email else None
-            if full_name is not None:
-                row.full_name = _full_name(full_name)
-            if preferences is not None:
-                row.preferences = _preferences(preferences)
-            self._assert_unique(tx, row)
-            return self._save(tx, row, "user.updated", before, actor)
+            row = self._locked(tx, user, tenant)
+            require_match(if_match, user_entity(row))
+            _refuse_shared_account(tx, caller, row)
+            changes: builtins.list[Change] = []
+            if any(value is not None for value in profile.values()) or "email" in profile:
+                changes += self._change_profile(tx, row, profile, actor)
+            if is_active is not None and is_active != row.is_active:
+                changes += self._switch_active(tx, row, is_active, actor)
+            if password_hash is not None:
+                must_change = bool(must_change_password)
+                changes += self._replace_password(tx, row, password_hash, must_change, actor)
+            elif must_change_password is not None:
+                changes += self._require_change(tx, row, must_change_password, actor)
+            if not changes:  # nothing asked: nothing written, no new revision
+                return user_entity(row, revision=self._ctx.current_revision(tx))
+            return user_entity(row, revision=self._ctx.bump(tx, *changes))
+
+    def remove_member(
+        self, tenant: Ref, user: Ref, *, if_match: str | None = None, actor: str | None = None
+    ) -> int:
+        """End ``user``'s membership of ``tenant`` (the account stays); seen from inside the
+        tenant, so a user who is not a member is :class:`UserNotFound`, and with ``if_match``
+        the user must still have that entity tag. Returns the revision."""
+        with self._ctx.transaction() as tx:
+            tenant_row = require_tenant(tx, tenant)
+            row = require_member(tx, tenant_row, user, lock=True)
+            require_match(if_match, user_entity(row))
+            membership = tx.get_one(MembershipRecord, (tenant_row.id, row.id))
+            return leave_tenant(self._ctx, tx, membership, tenant_row, row, actor=actor)
 
     def activate(self, user: Ref, *, actor: str | None = None) -> User:
         """Let the user log in and hold permissions again."""
@@ -211,32 +380,10 @@ class UserService:
     ) -> User:
         """Replace the user's password (an administrator's reset: no current password needed,
         every session of the user ends). With ``must_change``, the next login must change it."""
-        with self._ctx.db.reading() as session:
-            row = require_user(session, user)
-            username, email = row.username, row.email
-            slugs = tenant_slugs_of(session, row.id)
-        password_hash = self._hash(password, username=username, email=email, slugs=slugs)
+        password_hash = self._hash_for(user, password)
         with self._ctx.transaction() as tx:
             row = require_user(tx, user)
-            row.password_hash = password_hash
-            row.must_change_password = must_change
-            row.updated_at = row.password_changed_at = self._ctx.now()
-            ended = end_sessions(
-                self._ctx,
-                tx,
-                SessionRecord.user_id == row.id,
-                reason="password_reset",
-                actor=actor,
-            )
-            self._ctx.audit(
-                tx,
-                "user.password_set",
-                "user",
-                row.id,
-                tenant_id=None,
-                actor=actor,
-                details={"must_change": must_change, "sessions_ended": len(ended)},
-            )
+            ended = self._replace_password(tx, row, password_hash, must_change, actor)
             return user_entity(row, revision=self._ctx.bump(tx, *ended))
 
     def clear_password(self, user: Ref, *, actor: str | None = None) -> User:
@@ -251,10 +398,12 @@ class UserService:
             )
             return user_entity(row, revision=self._ctx.bump(tx))
 
-    def delete(self, user: Ref, *, actor: str | None = None) -> int:
-        """Delete the user with their memberships and role assignments; return the revision."""
+    def delete(self, user: Ref, *, if_match: str | None = None, actor: str | None = None) -> int:
+        """Delete the user with their memberships and role assignments; return the revision.
+        With ``if_match``, only if the user still has that entity tag."""
         with self._ctx.transaction() as tx:
-            row = require_user(tx, user)
+            row = self._locked(tx, user, None)
+            require_match(if_match, user_entity(row))
             tenants = tx.scalars(
                 select(TenantRecord.slug)
                 .join(MembershipRecord, MembershipRecord.tenant_id == TenantRecord.id)
@@ -280,41 +429,114 @@ class UserService:
     def _set_active(self, user: Ref, is_active: bool, actor: str | None) -> User:
         with self._ctx.transaction() as tx:
             row = require_user(tx, user)
-            before = _profile(row)
-            row.is_active = is_active
-            ended: list[Change] = []
-            if not is_active:  # a deactivated user's tokens stop working on the next request
-                ended = end_sessions(
-                    self._ctx,
-                    tx,
-                    SessionRecord.user_id == row.id,
-                    reason="user_deactivated",
-                    actor=actor,
-                )
-            action = "user.activated" if is_active else "user.deactivated"
-            return self._save(tx, row, action, before, actor, *ended)
+            changes = self._switch_active(tx, row, is_active, actor)
+            return user_entity(row, revision=self._ctx.bump(tx, *changes))
 
-    def _save(
-        self,
-        tx: Session,
-        row: UserRecord,
-        action: str,
-        before: dict[str, Any],
-        actor: str | None,
-        *ended: Change,
-    ) -> User:
+    def _locked(self, tx: Session, user: Ref, tenant: Ref | None) -> UserRecord:
+        """The user (a member of ``tenant``, if given), read afresh and locked until commit."""
+        if tenant is not None:
+            return require_member(tx, require_tenant(tx, tenant), user, lock=True)
+        found = tx.get(
+            UserRecord, require_user(tx, user).id, with_for_update=True, populate_existing=True
+        )
+        if found is None:  # deleted since the lookup
+            raise UserNotFound(str(user))
+        return found
+
+    def _change_profile(
+        self, tx: Session, row: UserRecord, profile: dict[str, Any], actor: str | None
+    ) -> builtins.list[Change]:
+        before = _profile(row)
+        if profile.get("username") is not None:
+            row.username = parse_username(profile["username"])
+            row.username_key = username_key(row.username)
+        if "email" in profile:
+            row.email = parse_email(profile["email"]) if profile["email"] is not None else None
+            row.email_key = email_key(row.email) if row.email else None
+        if profile.get("full_name") is not None:
+            row.full_name = _full_name(profile["full_name"])
+        if profile.get("preferences") is not None:
+            row.preferences = _preferences(profile["preferences"])
+        self._assert_unique(tx, row)
+        self._record(tx, row, "user.updated", {"before": before, "after": _profile(row)}, actor)
+        return [Change.user(row.id)]
+
+    def _switch_active(
+        self, tx: Session, row: UserRecord, is_active: bool, actor: str | None
+    ) -> builtins.list[Change]:
+        before = _profile(row)
+        row.is_active = is_active
+        ended: builtins.list[Change] = []
+        if not is_active:  # a deactivated user's tokens stop working on the next request
+            ended = end_sessions(
+                self._ctx,
+                tx,
+                SessionRecord.user_id == row.id,
+                reason="user_deactivated",
+                actor=actor,
+            )
+        action = "user.activated" if is_active else "user.deactivated"
+        self._record(tx, row, action, {"before": before, "after": _profile(row)}, actor)
+        return [Change.user(row.id), *ended]
+
+    def _replace_password(
+        self, tx: Session, row: UserRecord, password_hash: str, must_change: bool, actor: str | None
+    ) -> builtins.list[Change]:
+        """Store a new password hash: an administrator's reset, so every session ends."""
+        row.password_hash = password_hash
+        row.must_change_password = must_change
+        row.password_changed_at = self._ctx.now()
+        ended = end_sessions(
+            self._ctx, tx, SessionRecord.user_id == row.id, reason="password_reset", actor=actor
+        )
+        details = {"must_change": must_change, "sessions_ended": len(ended)}
+        self._record(tx, row, "user.password_set", details, actor)
+        return ended
+
+    def _require_change(
+        self, tx: Session, row: UserRecord, must_change: bool, actor: str | None
+    ) -> builtins.list[Change]:
+        """Make the next login choose a new password (or stop requiring it)."""
+        if must_change and row.password_hash is None:
+            raise InvalidInput("must_change_password needs a password to change")
+        before = {"must_change_password": row.must_change_password}
+        row.must_change_password = must_change
+        after = {"must_change_password": must_change}
+        self._record(tx, row, "user.updated", {"before": before, "after": after}, actor)
+        return [Change.user(row.id)]
+
+    def _record(
+        self, tx: Session, row: UserRecord, action: str, details: dict[str, Any], actor: str | None
+    ) -> None:
+        """Stamp ``row`` as changed now and audit ``action`` on it."""
         row.updated_at = self._ctx.now()
         tx.flush()
-        self._ctx.audit(
-            tx,
-            action,
-            "user",
-            row.id,
-            tenant_id=None,
-            actor=actor,
-            details={"before": before, "after": _profile(row)},
-        )
-        return user_entity(row, revision=self._ctx.bump(tx, Change.user(row.id), *ended))
+        self._ctx.audit(tx, action, "user", row.id, tenant_id=None, actor=actor, details=details)
+
+    def _hash_for(
+        self,
+        user: Ref,
+        password: str,
+        *,
+        username: str | None = None,
+        email: str | None | Unset = UNSET,
+        tenant: Ref | None = None,
+        caller: Principal | None = None,
+    ) -> str:
+        """The hash of ``password`` for ``user`` once renamed to ``username`` and ``email`` (if
+        given), checked against the policy. Computed before the change's transaction, so no
+        lock is held while argon2 works; the user is looked up as the change will (a member of
+        ``tenant``, changeable by ``caller``) so that a refusal reads the same either way."""
+        with self._ctx.db.reading() as session:
+            if tenant is None:
+                row = require_user(session, user)
+            else:
+                row = require_member(session, require_tenant(session, tenant), user)
+            _refuse_shared_account(session, caller, row)
+            slugs = tenant_slugs_of(session, row.id)
+            name = parse_username(username) if username is not None else row.username
+            mail = row.email if isinstance(email, Unset) else email
+        return self._hash(password, username=name, email=mail, slugs=slugs)
 
     def _hash(
         self, password: str, *, username: str, email: str | None, slugs: tuple[str, ...] = ()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Final
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 
-from rolegate.api.deps import ClientIp, CurrentPrincipal, MetricsDep, RolegateDep
+from rolegate.api.deps import ClientIp, CurrentPrincipal, MetricsDep, RolegateDep, public
 from rolegate.api.schemas.auth import (
     LoginRequest,
     MeRead,
@@ -36,7 +36,7 @@ def _no_store(response: Response) -> None:
     response.headers.update(_NO_STORE)
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Depends(public)])
 def login(
     body: LoginRequest,
     response: Response,
@@ -63,7 +63,7 @@ def login(
     return TokenResponse.of(pair)
 
 
-@router.post("/refresh")
+@router.post("/refresh", dependencies=[Depends(public)])
 def refresh(
     body: RefreshRequest,
     response: Response,

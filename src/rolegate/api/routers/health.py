@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
-from rolegate.api.deps import MetricsDep, RolegateDep
+from rolegate.api.deps import MetricsDep, RolegateDep, public
 from rolegate.api.metrics import CONTENT_TYPE
 from rolegate.api.problems import ProblemType, problem_response
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[Depends(public)])
 
 NOT_READY: Final = ProblemType("not_ready", 503, "Not ready")
 
@@ -27,7 +27,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={200: {"description": "Ready", "content": {"application/json": {}}}},
+)
 def readyz(rolegate: RolegateDep) -> JSONResponse:
     """Ready when the database answers and its schema is current; else a 503 problem."""
     ready, schema = rolegate.readiness()
@@ -36,13 +40,21 @@ def readyz(rolegate: RolegateDep) -> JSONResponse:
     return JSONResponse({"status": "ready", "schema": schema})
 
 
-@router.get("/metrics", response_model=None)
+@router.get(
+    "/metrics",
+    response_model=None,
+    responses={200: {"description": "Prometheus text format", "content": {CONTENT_TYPE: {}}}},
+)
 def metrics(collected: MetricsDep) -> Response:
     """Prometheus metrics: requests by route and status, latency, logins, the authz cache."""
     return Response(collected.render(), media_type=CONTENT_TYPE)
 
 
-@router.get("/.well-known/jwks.json", response_model=None)
+@router.get(
+    "/.well-known/jwks.json",
+    response_model=None,
+    responses={200: {"description": "A JWK Set", "content": {"application/json": {}}}},
+)
 def jwks(rolegate: RolegateDep) -> JSONResponse:
     """The public keys that verify access tokens, as a JWK Set (RFC 7517)."""
     keys: dict[str, Any] = rolegate.auth.jwks()

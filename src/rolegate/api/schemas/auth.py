@@ -8,7 +8,7 @@ Responses carry no hash or secret beyond the tokens issued to the caller.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -69,11 +69,10 @@ class TokenResponse(BaseModel):
         )
 
 
-class SessionRead(BaseModel):
-    """One of the caller's sessions; ``current`` marks the one the request's token belongs to."""
+class SessionFields(BaseModel):
+    """What every view of a session shows: when, from where, on what device."""
 
     id: UUID
-    tenant: str
     created_at: datetime
     last_used_at: datetime
     expires_at: datetime
@@ -81,6 +80,17 @@ class SessionRead(BaseModel):
     created_ip: str | None
     last_ip: str | None
     device: str
+
+    @staticmethod
+    def fields_of(session: Session) -> dict[str, Any]:
+        """The shared fields of ``session``, by name."""
+        return {name: getattr(session, name) for name in SessionFields.model_fields}
+
+
+class SessionRead(SessionFields):
+    """One of the caller's sessions; ``current`` marks the one the request's token belongs to."""
+
+    tenant: str
     is_active: bool
     current: bool
 
@@ -88,15 +98,8 @@ class SessionRead(BaseModel):
     def of(cls, session: Session, *, current_id: UUID) -> SessionRead:
         """The view of ``session`` for the caller whose session is ``current_id``."""
         return cls(
-            id=session.id,
+            **cls.fields_of(session),
             tenant=session.tenant,
-            created_at=session.created_at,
-            last_used_at=session.last_used_at,
-            expires_at=session.expires_at,
-            idle_expires_at=session.idle_expires_at,
-            created_ip=session.created_ip,
-            last_ip=session.last_ip,
-            device=session.device,
             is_active=session.is_active,
             current=session.id == current_id,
         )

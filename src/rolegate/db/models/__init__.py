@@ -19,6 +19,8 @@ from rolegate.db.models.sessions import (
 from rolegate.db.models.tenants import (
     DEFAULT_TENANT_ID,
     DEFAULT_TENANT_SLUG,
+    PLATFORM_TENANT_ID,
+    PLATFORM_TENANT_SLUG,
     MembershipRecord,
     TenantRecord,
 )
@@ -27,6 +29,8 @@ from rolegate.db.models.users import UserRecord
 __all__ = [
     "DEFAULT_TENANT_ID",
     "DEFAULT_TENANT_SLUG",
+    "PLATFORM_TENANT_ID",
+    "PLATFORM_TENANT_SLUG",
     "AuditEventRecord",
     "LoginAttemptRecord",
     "LoginThrottleRecord",

@@ -1,0 +1,479 @@
+"""Built-ins on real databases: the ``rolegate:`` permissions and ``tenant-admin`` role every
+tenant is given, their protection, migration 0004, the first platform admin, and the guard that
+stops anyone handing out permissions they do not hold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import insert, select
+
+from rolegate import (
+    BuiltinProtected,
+    EscalationDenied,
+    InvalidPassword,
+    Rolegate,
+    RoleNotFound,
+    TenantProtected,
+)
+from rolegate.db import migrate
+from rolegate.db.base import Base
+from rolegate.db.engine import Database
+from rolegate.db.migrate import current_revision, upgrade
+from rolegate.db.models import (
+    DEFAULT_TENANT_ID,
+    PLATFORM_TENANT_ID,
+    MembershipRecord,
+    RoleRecord,
+    TenantRecord,
+    UserRecord,
+    UserRoleRecord,
+)
+from rolegate.entities import Principal
+from rolegate.services.builtins import (
+    PLATFORM_PERMISSIONS,
+    ROLES_ESCALATE,
+    ROLES_WRITE,
+    TENANT_ADMIN,
+    TENANT_PERMISSIONS,
+)
+from tests.factories import (
+    FAST_HASHER,
+    PASSWORD,
+    AuditTail,
+    is_builtin,
+    member_with_password,
+    stored_state,
+)
+
+PLATFORM_ONLY = set(PLATFORM_PERMISSIONS)
+EVERY_TENANT = set(TENANT_PERMISSIONS)
+
+# --- what every tenant is given ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tenant", "expected"),
+    [
+        ("acme", EVERY_TENANT),  # created by the service
+        ("default", EVERY_TENANT),  # seeded by migration 0004
+        ("platform", EVERY_TENANT | PLATFORM_ONLY),
+    ],
+)
+def test_a_tenant_has_exactly_the_builtin_permissions_and_tenant_admin_holds_them(
+    rg: Rolegate, tenant: str, expected: set[str]
+) -> None:
+    rg.tenants.create("acme")
+    permissions = {p.name: p for p in rg.permissions.list(tenant)}
+    assert set(permissions) == expected
+    wording = {**TENANT_PERMISSIONS, **PLATFORM_PERMISSIONS}
+    assert all(p.description == wording[name] for name, p in permissions.items())
+    [admin] = rg.roles.list(tenant)
+    assert admin.name == TENANT_ADMIN
+    assert set(admin.permissions) == expected and admin.inherits == ()
+    assert all(is_builtin(r.name) for r in rg.resources.list(tenant))
+
+
+def test_a_member_assigned_tenant_admin_holds_the_builtins_of_that_tenant_only(
+    rg: Rolegate,
+) -> None:
+    member_with_password(rg, "alice", tenant="acme")
+    rg.tenants.create("globex")
+    rg.assignments.assign("acme", "alice", TENANT_ADMIN)
+    assert all(rg.check("alice", name, tenant="acme") for name in EVERY_TENANT)
+    assert not any(rg.check("alice", name, tenant="acme") for name in PLATFORM_ONLY)
+    assert not rg.check("alice", "rolegate:users:read", tenant="globex")
+
+
+# --- reserved names ----------------------------------------------------------------------------
+
+Change = Callable[[Rolegate], object]
+
+RESERVED_CHANGES: dict[str, Change] = {
+    "create a built-in permission": lambda rg: rg.permissions.create("acme", "rolegate:check"),
+    "create a new reserved permission": lambda rg: rg.permissions.create(
+        "acme", "rolegate:reports:read"
+    ),
+    "create a reserved pattern": lambda rg: rg.permissions.create("acme", "rolegate:*"),
+    "describe a built-in permission": lambda rg: rg.permissions.update(
+        "acme", "rolegate:users:read", description="mine now"
+    ),
+    "delete a built-in permission": lambda rg: rg.permissions.delete("acme", "rolegate:audit:read"),
+    "create the reserved resource": lambda rg: rg.resources.create("acme", "rolegate"),
+    "create a reserved resource": lambda rg: rg.resources.create("acme", "rolegate:reports"),
+    "describe a built-in resource": lambda rg: rg.resources.update(
+        "acme", "rolegate:users", description="mine now"
+    ),
+    "delete a built-in resource": lambda rg: rg.resources.delete("acme", "rolegate:roles"),
+    "delete the reserved resource": lambda rg: rg.resources.delete("acme", "rolegate"),
+}
+
+
+@pytest.fixture
+def acme(rg: Rolegate) -> Rolegate:
+    """``rg`` with tenant acme, its documents permissions and an ordinary role, viewer."""
+    rg.tenants.create("acme")
+    rg.permissions.create("acme", "documents:read")
+    rg.permissions.create("acme", "documents:write")
+    rg.roles.create("acme", "viewer", permissions=["documents:read"])
+    return rg
+
+
+@pytest.mark.parametrize("change", RESERVED_CHANGES.values(), ids=RESERVED_CHANGES.keys())
+def test_names_under_rolegate_are_reserved(acme: Rolegate, change: Change) -> None:
+    before, tail = stored_state(acme), AuditTail(acme)
+    with pytest.raises(BuiltinProtected) as caught:
+        change(acme)
+    assert caught.value.code == "builtin_protected"
+    assert stored_state(acme) == before
+    assert tail.new_events() == []
+
+
+TENANT_ADMIN_CHANGES: dict[str, Change] = {
+    "rename": lambda rg: rg.roles.update("acme", TENANT_ADMIN, name="boss"),
+    "describe": lambda rg: rg.roles.update("acme", TENANT_ADMIN, description="all of it"),
+    "delete": lambda rg: rg.roles.delete("acme", TENANT_ADMIN),
+    "grant": lambda rg: rg.roles.grant("acme", TENANT_ADMIN, "documents:read"),
+    "revoke": lambda rg: rg.roles.revoke("acme", TENANT_ADMIN, "rolegate:users:write"),
+    "inherit": lambda rg: rg.roles.inherit("acme", TENANT_ADMIN, "viewer"),
+    "uninherit": lambda rg: rg.roles.uninherit("acme", TENANT_ADMIN, "viewer"),
+}
+
+
+@pytest.mark.parametrize("change", TENANT_ADMIN_CHANGES.values(), ids=TENANT_ADMIN_CHANGES.keys())
+def test_tenant_admin_cannot_be_changed(acme: Rolegate, change: Change) -> None:
+    before, tail = stored_state(acme), AuditTail(acme)
+    with pytest.raises(BuiltinProtected):
+        change(acme)
+    assert stored_state(acme) == before
+    assert tail.new_events() == []
+
+
+def test_tenant_admin_can_be_assigned_and_unassigned(acme: Rolegate) -> None:
+    acme.users.create("alice")
+    acme.assignments.assign("acme", "alice", TENANT_ADMIN)
+    assert [a.role for a in acme.assignments.list("acme")] == [TENANT_ADMIN]
+    assert acme.check("alice", "rolegate:roles:write", tenant="acme")
+    acme.assignments.unassign("acme", "alice", TENANT_ADMIN)
+    assert not acme.check("alice", "rolegate:roles:write", tenant="acme")
+
+
+@pytest.mark.parametrize("tenant", ["default", "platform"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda rg, tenant: rg.tenants.delete(tenant),
+        lambda rg, tenant: rg.tenants.delete(rg.tenants.get(tenant).id),
+        lambda rg, tenant: rg.tenants.rename(tenant, slug="elsewhere"),
+    ],
+    ids=["delete", "delete by id", "change the slug"],
+)
+def test_the_default_and_platform_tenants_stay(
+    rg: Rolegate, tenant: str, change: Callable[[Rolegate, str], object]
+) -> None:
+    before, tail = stored_state(rg), AuditTail(rg)
+    with pytest.raises(TenantProtected):
+        change(rg, tenant)
+    assert stored_state(rg) == before
+    assert tail.new_events() == []
+
+
+# --- migration 0004 on a database that already holds the names it needs ------------------------
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Migrate ``db`` down to ``revision`` with alembic (rolegate itself only ever upgrades)."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrate.__file__).with_name("migrations")))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+@dataclass(frozen=True)
+class Squatters:
+    """What a database at 0003 held under the names 0004 needs."""
+
+    tenant: UUID  # a tenant with slug "platform"
+    roles: dict[UUID, UUID]  # tenant id -> its role called "tenant-admin"
+
+
+def squat(db: Database) -> Squatters:
+    """Insert, with SQL, a tenant called ``platform`` and roles called ``tenant-admin`` in it and
+    in the default tenant; mallory holds the first of them."""
+    squatter, user = uuid4(), uuid4()
+    roles = {squatter: uuid4(), DEFAULT_TENANT_ID: uuid4()}
+    with db.engine.begin() as connection:
+        connection.execute(insert(TenantRecord).values(id=squatter, slug="platform", name="Ours"))
+        for tenant_id, role_id in roles.items():
+            connection.execute(
+                insert(RoleRecord).values(
+                    id=role_id, tenant_id=tenant_id, name=TENANT_ADMIN, description="ours"
+                )
+            )
+        connection.execute(
+            insert(UserRecord).values(id=user, username="mallory", username_key="mallory")
+        )
+        connection.execute(insert(MembershipRecord).values(tenant_id=squatter, user_id=user))
+        connection.execute(
+            insert(UserRoleRecord).values(
+                user_id=user, role_id=roles[squatter], tenant_id=squatter, granted_by="sql"
+            )
+        )
+    return Squatters(squatter, roles)
+
+
+@pytest.fixture
+def at_0003(empty_database_url: str) -> Iterator[Database]:
+    """An empty database migrated to head, then back down to 0003 (before the built-ins)."""
+    db = Database(empty_database_url)
+    try:
+        upgrade(db)
+        downgrade(db, "0003")
+        yield db
+    finally:
+        db.dispose()
+
+
+def test_downgrading_0004_removes_every_builtin(at_0003: Database) -> None:
+    assert current_revision(at_0003) == "0003"
+    with at_0003.engine.connect() as connection:
+        assert connection.execute(select(TenantRecord.slug)).scalars().all() == ["default"]
+        for table in ("roles", "role_permissions", "permissions", "resources"):
+            rows = connection.execute(select(Base.metadata.tables[table])).all()
+            assert rows == [], table
+
+
+def test_migration_0004_renames_what_squats_its_names_and_seeds_every_tenant(
+    at_0003: Database, empty_database_url: str
+) -> None:
+    squatters = squat(at_0003)
+    upgrade(at_0003)
+    with Rolegate(empty_database_url, hasher=FAST_HASHER, auto_upgrade=False) as rg:
+        renamed = f"platform-{squatters.tenant.hex[:8]}"
+        assert [t.slug for t in rg.tenants.list()] == ["default", "platform", renamed]
+        assert rg.tenants.get("platform").id == PLATFORM_TENANT_ID
+        assert rg.tenants.get(squatters.tenant).name == "Ours"
+        for tenant_id, role_id in squatters.roles.items():
+            old = rg.roles.get(tenant_id, role_id)
+            assert old.name == f"{TENANT_ADMIN}-{role_id.hex[:8]}"
+            assert (old.description, old.permissions) == ("ours", ())
+            new = rg.roles.get(tenant_id, TENANT_ADMIN)
+            assert new.id != role_id and set(new.permissions) == EVERY_TENANT
+        for tenant, expected in (
+            ("default", EVERY_TENANT),
+            (renamed, EVERY_TENANT),
+            ("platform", EVERY_TENANT | PLATFORM_ONLY),
+        ):
+            assert {p.name for p in rg.permissions.list(tenant)} == expected
+            assert set(rg.roles.get(tenant, TENANT_ADMIN).permissions) == expected
+        # The squatting role's holder gained nothing, here or in the real platform tenant.
+        squatting_role = f"{TENANT_ADMIN}-{squatters.roles[squatters.tenant].hex[:8]}"
+        assert [a.role for a in rg.assignments.list(renamed)] == [squatting_role]
+        assert rg.permissions_of("mallory", tenant=renamed) == ()
+        assert rg.assignments.list("platform") == []
+
+
+# --- the first platform admin ------------------------------------------------------------------
+
+
+def test_bootstrap_makes_one_platform_admin_with_a_random_password(rg: Rolegate) -> None:
+    made = rg.platform.bootstrap()
+    assert made is not None
+    user, password = made
+    assert user.username == "admin" and len(password) >= 20
+    assert rg.platform.bootstrap() is None
+    assert rg.platform.bootstrap(username="second", password=PASSWORD) is None
+    assert [(a.username, a.role) for a in rg.assignments.list("platform")] == [
+        ("admin", TENANT_ADMIN)
+    ]
+    pair = rg.auth.login("admin", password, tenant="platform")
+    principal = rg.auth.verify(pair.access_token)
+    assert (principal.user_id, principal.tenant_id) == (user.id, PLATFORM_TENANT_ID)
+    assert rg.check("admin", "rolegate:tenants:write", tenant="platform")
+
+
+def test_a_bootstrap_password_must_satisfy_the_policy(rg: Rolegate) -> None:
+    with pytest.raises(InvalidPassword):
+        rg.platform.bootstrap(username="root", password="short")
+    assert rg.users.list() == [] and not rg.platform.has_members()
+    made = rg.platform.bootstrap(username="root", password=PASSWORD)
+    assert made is not None and made[1] == PASSWORD
+    assert rg.auth.login("root", PASSWORD, tenant="platform").session.is_active
+
+
+# --- no privilege escalation -------------------------------------------------------------------
+
+
+@pytest.fixture
+def guarded(acme: Rolegate) -> Rolegate:
+    """acme, plus roles writer (documents:write), senior (inherits writer), blank (nothing),
+    and members bob (no role) and carol, a role manager who may read documents herself."""
+    rg = acme
+    rg.roles.create("acme", "writer", permissions=["documents:write"])
+    rg.roles.create("acme", "senior", inherits=["writer"])
+    rg.roles.create("acme", "blank")
+    rg.roles.create("acme", "manager", permissions=[ROLES_WRITE, "documents:read"])
+    rg.roles.create("acme", "escalator", permissions=[ROLES_WRITE, ROLES_ESCALATE])
+    member_with_password(rg, "carol", tenant="acme")
+    rg.assignments.assign("acme", "carol", "manager")
+    rg.users.create("bob")
+    rg.memberships.add("acme", "bob")
+    return rg
+
+
+def session_of(rg: Rolegate, username: str, *, tenant: str) -> Principal:
+    """The principal of a fresh login of ``username`` in ``tenant``."""
+    return rg.auth.verify(rg.auth.login(username, PASSWORD, tenant=tenant).access_token)
+
+
+Attempt = Callable[[Rolegate, Principal], object]
+
+#: Each hands out only ``documents:read``, which the manager holds.
+WITHIN_REACH: dict[str, Attempt] = {
+    "create": lambda rg, me: rg.roles.create(
+        "acme", "reader", permissions=["documents:read"], caller=me
+    ),
+    "grant": lambda rg, me: rg.roles.grant("acme", "blank", "documents:read", caller=me),
+    "inherit": lambda rg, me: rg.roles.inherit("acme", "blank", "viewer", caller=me),
+    "assign": lambda rg, me: rg.assignments.assign("acme", "bob", "viewer", caller=me),
+    "assign to oneself": lambda rg, me: rg.assignments.assign("acme", "carol", "viewer", caller=me),
+}
+
+#: Each hands out more than the manager holds: (the attempt, its audited name, what is missing).
+BEYOND_REACH: dict[str, tuple[Attempt, str, list[str]]] = {
+    "create granting": (
+        lambda rg, me: rg.roles.create("acme", "w", permissions=["documents:write"], caller=me),
+        "role.create",
+        ["documents:write"],
+    ),
+    "create inheriting": (
+        lambda rg, me: rg.roles.create("acme", "w", inherits=["senior"], caller=me),
+        "role.create",
+        ["documents:write"],
+    ),
+    "grant": (
+        lambda rg, me: rg.roles.grant("acme", "blank", "documents:write", caller=me),
+        "role.grant",
+        ["documents:write"],
+    ),
+    "grant a wider pattern": (
+        lambda rg, me: rg.roles.grant("acme", "blank", "documents:*", caller=me),
+        "role.grant",
+        ["documents:*"],
+    ),
+    "inherit": (
+        lambda rg, me: rg.roles.inherit("acme", "blank", "senior", caller=me),
+        "role.inherit",
+        ["documents:write"],
+    ),
+    "assign": (
+        lambda rg, me: rg.assignments.assign("acme", "bob", "senior", caller=me),
+        "role.assign",
+        ["documents:write"],
+    ),
+    "assign to oneself": (
+        lambda rg, me: rg.assignments.assign("acme", "carol", "senior", caller=me),
+        "role.assign",
+        ["documents:write"],
+    ),
+}
+
+
+@pytest.mark.parametrize("attempt", WITHIN_REACH.values(), ids=WITHIN_REACH.keys())
+def test_a_caller_may_hand_out_what_it_holds(guarded: Rolegate, attempt: Attempt) -> None:
+    carol = session_of(guarded, "carol", tenant="acme")
+    before = stored_state(guarded)
+    attempt(guarded, carol)
+    assert stored_state(guarded) != before
+
+
+@pytest.mark.parametrize(
+    ("attempt", "action", "missing"), BEYOND_REACH.values(), ids=BEYOND_REACH.keys()
+)
+def test_a_caller_may_not_hand_out_what_it_does_not_hold(
+    guarded: Rolegate, attempt: Attempt, action: str, missing: list[str]
+) -> None:
+    carol = session_of(guarded, "carol", tenant="acme")
+    before, tail = stored_state(guarded), AuditTail(guarded)
+    with pytest.raises(EscalationDenied) as caught:
+        attempt(guarded, carol)
+    assert caught.value.missing == missing and caught.value.code == "escalation_denied"
+    assert stored_state(guarded) == before
+    with pytest.raises(RoleNotFound):
+        guarded.roles.get("acme", "w")
+    [event] = tail.new_events()
+    assert (event.action, event.actor, event.tenant_id) == (
+        "authz.escalation_denied",
+        str(carol.user_id),
+        guarded.tenants.get("acme").id,
+    )
+    assert event.details == {"attempted": action, "missing": missing}
+
+
+@pytest.mark.parametrize(
+    ("attempt", "action", "missing"), BEYOND_REACH.values(), ids=BEYOND_REACH.keys()
+)
+def test_a_caller_holding_escalate_may_hand_out_anything(
+    guarded: Rolegate, attempt: Attempt, action: str, missing: list[str]
+) -> None:
+    guarded.assignments.assign("acme", "carol", "escalator")
+    carol = session_of(guarded, "carol", tenant="acme")
+    tail = AuditTail(guarded)
+    attempt(guarded, carol)
+    assert "authz.escalation_denied" not in tail.new_actions()
+
+
+@pytest.fixture
+def platform_helper(guarded: Rolegate) -> Rolegate:
+    """``guarded``, plus pat: in the platform tenant a role manager who may read documents, and
+    in acme itself a writer."""
+    rg = guarded
+    rg.permissions.create("platform", "documents:read")
+    rg.roles.create("platform", "helper", permissions=[ROLES_WRITE, "documents:read"])
+    member_with_password(rg, "pat", tenant="platform")
+    rg.assignments.assign("platform", "pat", "helper")
+    rg.assignments.assign("acme", "pat", "writer")
+    return rg
+
+
+def test_a_platform_session_in_another_tenant_is_governed_by_its_platform_grants(
+    platform_helper: Rolegate,
+) -> None:
+    rg = platform_helper
+    pat = session_of(rg, "pat", tenant="platform")
+    rg.roles.grant("acme", "blank", "documents:read", caller=pat)
+    # pat writes documents in acme, but a platform session counts only platform grants.
+    with pytest.raises(EscalationDenied) as caught:
+        rg.roles.grant("acme", "blank", "documents:write", caller=pat)
+    assert caught.value.missing == ["documents:write"]
+    assert rg.roles.get("acme", "blank").permissions == ("documents:read",)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "action", "missing"), BEYOND_REACH.values(), ids=BEYOND_REACH.keys()
+)
+def test_a_platform_admin_may_hand_out_anything_in_any_tenant(
+    guarded: Rolegate, attempt: Attempt, action: str, missing: list[str]
+) -> None:
+    guarded.platform.bootstrap(username="root", password=PASSWORD)
+    root = session_of(guarded, "root", tenant="platform")  # not even a member of acme
+    tail = AuditTail(guarded)
+    attempt(guarded, root)
+    assert "authz.escalation_denied" not in tail.new_actions()
+
+
+def test_a_reserved_pattern_made_by_a_grant_can_be_deleted_again(rg: Rolegate) -> None:
+    rg.tenants.create("acme")
+    rg.roles.create("acme", "auditors", permissions=["rolegate:*"])
+    assert "rolegate:*" in [p.name for p in rg.permissions.list("acme")]
+    rg.permissions.delete("acme", "rolegate:*")
+    assert rg.roles.get("acme", "auditors").permissions == ()
+    with pytest.raises(BuiltinProtected):
+        rg.permissions.delete("acme", "rolegate:check")
