@@ -33,7 +33,7 @@ run: $(STAMP)
 ## test: the whole suite: architecture contracts, then pytest with coverage
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --cov --cov-report=term $(PYTEST_ARGS)
 
 ## lint: formatting, lint rules and strict typing
 lint: $(STAMP)

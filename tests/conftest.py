@@ -7,11 +7,9 @@ otherwise that leg is skipped and the run says so at the end. With
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,14 +19,6 @@ from rolegate import Rolegate
 from rolegate.db.base import Base
 from rolegate.db.engine import Database
 from rolegate.db.migrate import upgrade
-from rolegate.db.models import (
-    DEFAULT_TENANT_ID,
-    DEFAULT_TENANT_SLUG,
-    PLATFORM_TENANT_ID,
-    PLATFORM_TENANT_SLUG,
-    PolicyStateRecord,
-    TenantRecord,
-)
 from tests.factories import FAST_HASHER, FakeClock
 
 POSTGRES_URL = os.environ.get("ROLEGATE_TEST_POSTGRES_URL", "")
@@ -41,6 +31,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "ROLEGATE_REQUIRE_POSTGRES=1 but ROLEGATE_TEST_POSTGRES_URL is unset"
         )
+
+
+_SKIP_REASON = "PostgreSQL leg: ROLEGATE_TEST_POSTGRES_URL is unset"
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Counted from the reports, which reach the controlling process under pytest-xdist too.
+    if report.skipped and _SKIP_REASON in str(report.longrepr):
+        _postgres_skips.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -68,36 +67,55 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _worker_database(url: str) -> str:
+    """``url`` itself, or under pytest-xdist a database of this worker's own beside it
+    (``<name>_gw0``), created on first use: workers must not wipe each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = Database(url)
+    name = f"{base.url.database}_{worker}"
+    try:
+        with base.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            found = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not found:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        base.dispose()
+    return base.url.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[Database]:
-    """The PostgreSQL test database, migrated once per run."""
-    db = Database(POSTGRES_URL)
+def postgres_url() -> str:
+    """The PostgreSQL database this test process may wipe."""
+    return _worker_database(POSTGRES_URL)
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_url: str) -> Iterator[Database]:
+    """The PostgreSQL test database, migrated once per run, with a copy of every row the
+    migrations seed (schema ``seed``) for :func:`_reset_postgres` to put back."""
+    db = Database(postgres_url)
     with db.engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     upgrade(db)
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS seed CASCADE; CREATE SCHEMA seed"))
+        for table in Base.metadata.sorted_tables:
+            connection.execute(text(f"CREATE TABLE seed.{table.name} AS TABLE public.{table.name}"))
     yield db
     db.dispose()
 
 
-#: Migration 0004, whose seeding of built-ins the reset below repeats.
-_BUILTINS_MIGRATION = importlib.import_module("rolegate.db.migrations.versions.0004_builtins")
-
-
 def _reset_postgres(db: Database) -> None:
-    """Empty every table and seed what the migrations seed, as a freshly migrated database."""
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    """Empty every table and put back what the migrations seeded: a freshly migrated database."""
+    tables = Base.metadata.sorted_tables  # parents first
     with db.transaction() as tx:
-        tx.execute(text(f"TRUNCATE {tables} CASCADE"))
-        tx.add(TenantRecord(id=DEFAULT_TENANT_ID, slug=DEFAULT_TENANT_SLUG, name="Default"))
-        tx.add(TenantRecord(id=PLATFORM_TENANT_ID, slug=PLATFORM_TENANT_SLUG, name="Platform"))
-        tx.add(PolicyStateRecord(id=1, revision=2))  # what migrations 0002 and 0004 leave
-        tx.flush()
-        now = datetime.now(UTC)
-        for tenant_id in (DEFAULT_TENANT_ID, PLATFORM_TENANT_ID):
-            wanted = dict(_BUILTINS_MIGRATION.TENANT_PERMISSIONS)
-            if tenant_id == PLATFORM_TENANT_ID:
-                wanted.update(_BUILTINS_MIGRATION.PLATFORM_PERMISSIONS)
-            _BUILTINS_MIGRATION._provision(tx.connection(), tenant_id, wanted, now)
+        tx.execute(text(f"TRUNCATE {', '.join(t.name for t in tables)} CASCADE"))
+        for table in tables:
+            tx.execute(text(f"INSERT INTO public.{table.name} SELECT * FROM seed.{table.name}"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -108,10 +126,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         shutil.copyfile(sqlite_template, path)
         return f"sqlite:///{path}"
     if not POSTGRES_URL:
-        _postgres_skips.append(request.node.nodeid)
-        pytest.skip("PostgreSQL leg: ROLEGATE_TEST_POSTGRES_URL is unset")
+        pytest.skip(_SKIP_REASON)
     _reset_postgres(request.getfixturevalue("postgres_database"))
-    return POSTGRES_URL
+    url: str = request.getfixturevalue("postgres_url")
+    return url
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from rolegate.errors import InvalidInput, PreconditionFailed
 from rolegate.services.etags import entity_tag, require_match
 from rolegate.services.pages import Order, check_limit, decode_cursor, encode_cursor
 
+FIXED_ID = "6f1c2f9e-2b4a-4c3e-9a51-0d5e8b7c4a10"
 ORDER = Order((RoleRecord.name, RoleRecord.created_at, RoleRecord.id))
 
 
@@ -32,8 +33,8 @@ def test_a_cursor_carries_its_key_exactly(name: str, created: datetime, ident: u
         "",
         "not base64 !",
         encode_cursor(["only one"]),
-        encode_cursor([1, "2026-01-01T00:00:00+00:00", str(uuid.uuid4())]),
-        encode_cursor(["a", "yesterday", str(uuid.uuid4())]),
+        encode_cursor([1, "2026-01-01T00:00:00+00:00", FIXED_ID]),
+        encode_cursor(["a", "yesterday", FIXED_ID]),
         encode_cursor(["a", "2026-01-01T00:00:00+00:00", "not-a-uuid"]),
         "A" * 5000,
         "eyJ",

@@ -67,14 +67,6 @@ class AccessService:
             raise Forbidden(permission, tenant=str(tenant))
         return target
 
-    def holds(self, caller: Principal, permission: str, *, tenant: Ref) -> bool:
-        """Whether ``caller`` may do ``permission`` in ``tenant`` (no error either way)."""
-        try:
-            self.authorize(caller, permission, tenant=tenant)
-        except (TenantNotFound, Forbidden):
-            return False
-        return True
-
 
 def refuse_escalation(
     ctx: ServiceContext,
