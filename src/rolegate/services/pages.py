@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import ColumnElement, Select, false, func, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from rolegate.errors import InvalidInput
@@ -44,6 +44,19 @@ class Order:
 
     columns: Sequence[InstrumentedAttribute[Any]]
     descending: bool = False
+
+
+def starts_with(column: InstrumentedAttribute[str], prefix: str) -> ColumnElement[bool]:
+    """``column`` begins with ``prefix``, compared exactly on every backend (``LIKE`` ignores
+    case on SQLite, and would need its ``%`` and ``_`` escaped)."""
+    if "\x00" in prefix:  # no name holds one, and PostgreSQL refuses it as a parameter
+        return false()
+    return func.substr(column, 1, len(prefix)) == prefix
+
+
+def sort_key(order: Order) -> Callable[[Any], Sequence[object]]:
+    """The cursor key of a row listed in ``order``: the row's values of the order's columns."""
+    return lambda row: [getattr(row, column.key) for column in order.columns]
 
 
 def check_limit(limit: int) -> int:

@@ -15,12 +15,11 @@ from rolegate.errors import PermissionExists
 from rolegate.names import PermissionParts, parse_grant
 from rolegate.services._context import ServiceContext, require_permission, require_tenant
 from rolegate.services.builtins import refuse_reserved
-from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
+from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged, starts_with
 from rolegate.services.resources import (
     description_text,
     ensure_resource,
     find_resource,
-    starts_with,
 )
 from rolegate.types import PermissionId
 

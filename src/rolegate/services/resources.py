@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import ColumnElement, false, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
 from rolegate.db.lookup import Ref, as_uuid
@@ -16,7 +15,15 @@ from rolegate.errors import InvalidInput, ResourceExists, ResourceNotFound
 from rolegate.names import parse_resource_name
 from rolegate.services._context import ServiceContext, require_tenant
 from rolegate.services.builtins import refuse_reserved
-from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
+from rolegate.services.pages import (
+    DEFAULT_PAGE_SIZE,
+    Order,
+    Page,
+    page_of,
+    paged,
+    sort_key,
+    starts_with,
+)
 from rolegate.types import ResourceId
 
 #: A listing of resources, by name.
@@ -31,19 +38,6 @@ def description_text(value: str) -> str:
     if len(value) > MAX_DESCRIPTION:
         raise InvalidInput(f"description longer than {MAX_DESCRIPTION} characters")
     return value
-
-
-def starts_with(column: InstrumentedAttribute[str], prefix: str) -> ColumnElement[bool]:
-    """``column`` begins with ``prefix``, compared exactly on every backend (``LIKE`` ignores
-    case on SQLite, and would need its ``%`` and ``_`` escaped)."""
-    if "\x00" in prefix:  # no name holds one, and PostgreSQL refuses it as a parameter
-        return false()
-    return func.substr(column, 1, len(prefix)) == prefix
-
-
-def sort_key(order: Order) -> Callable[[Any], Sequence[object]]:
-    """The cursor key of a row listed in ``order``: the row's values of the order's columns."""
-    return lambda row: [getattr(row, column.key) for column in order.columns]
 
 
 def resource_entity(row: ResourceRecord, tenant: TenantRecord, *, revision: int = 0) -> Resource:

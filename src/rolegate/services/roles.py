@@ -40,9 +40,17 @@ from rolegate.services._inheritance import refuse_bad_edge
 from rolegate.services.access import audit_refusals, refuse_escalation, role_closure
 from rolegate.services.builtins import refuse_tenant_admin
 from rolegate.services.etags import require_match
-from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
+from rolegate.services.pages import (
+    DEFAULT_PAGE_SIZE,
+    Order,
+    Page,
+    page_of,
+    paged,
+    sort_key,
+    starts_with,
+)
 from rolegate.services.permissions import add_permission
-from rolegate.services.resources import description_text, sort_key, starts_with
+from rolegate.services.resources import description_text
 from rolegate.types import RoleId
 
 RoleSort = Literal["name", "created_at"]

@@ -25,7 +25,15 @@ from rolegate.names import parse_permission, parse_tenant_slug
 from rolegate.services._context import ServiceContext, require_tenant
 from rolegate.services._sessions import end_sessions
 from rolegate.services.builtins import TENANT_ADMIN, builtin_permissions
-from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
+from rolegate.services.pages import (
+    DEFAULT_PAGE_SIZE,
+    Order,
+    Page,
+    page_of,
+    paged,
+    sort_key,
+    starts_with,
+)
 from rolegate.services.permissions import add_permission
 from rolegate.types import TenantId
 
@@ -119,14 +127,13 @@ class TenantService:
         order = Order(_SORTS[sort], descending=descending)
         query = select(TenantRecord)
         if slug_prefix:
-            # substr, not LIKE: exact on both backends (SQLite's LIKE ignores ASCII case).
-            query = query.where(func.substr(TenantRecord.slug, 1, len(slug_prefix)) == slug_prefix)
+            query = query.where(starts_with(TenantRecord.slug, slug_prefix))
         with self._ctx.db.reading() as session:
             rows = session.scalars(paged(query, order, cursor=cursor, limit=limit)).all()
             return page_of(
                 rows,
                 limit=limit,
-                key=lambda row: [getattr(row, column.key) for column in order.columns],
+                key=sort_key(order),
                 entity=tenant_entity,
             )
 

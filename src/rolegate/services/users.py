@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Any, Final, Literal
 from uuid import UUID
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from rolegate.authn.passwords import PasswordHasher, PasswordPolicy
@@ -33,7 +33,15 @@ from rolegate.services.access import is_member_elsewhere
 from rolegate.services.builtins import USERS_WRITE
 from rolegate.services.etags import require_match
 from rolegate.services.memberships import join_tenant, leave_tenant, require_member
-from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
+from rolegate.services.pages import (
+    DEFAULT_PAGE_SIZE,
+    Order,
+    Page,
+    page_of,
+    paged,
+    sort_key,
+    starts_with,
+)
 from rolegate.types import UserId
 
 MAX_FULL_NAME: Final = 200
@@ -130,9 +138,7 @@ def _members(
     if username_prefix:
         if "\x00" in username_prefix:
             raise InvalidInput("a username prefix cannot contain NUL")
-        key = username_key(username_prefix)
-        # substr, not LIKE: exact on both backends, and no wildcard to escape.
-        query = query.where(func.substr(UserRecord.username_key, 1, len(key)) == key)
+        query = query.where(starts_with(UserRecord.username_key, username_key(username_prefix)))
     if active is not None:
         query = query.where(UserRecord.is_active == active)
     if role is not None:
@@ -294,7 +300,7 @@ class UserService:
             return page_of(
                 rows,
                 limit=limit,
-                key=lambda row: [getattr(row, column.key) for column in order.columns],
+                key=sort_key(order),
                 entity=user_entity,
             )
 
