@@ -1,7 +1,9 @@
 """The entry point: ``python -m bench`` measures authorization at each size, then authentication,
-then (when asked, as ``make bench`` does) the HTTP check API.
+then (when asked) the decision trail's cost to the check and (as ``make bench`` does) the HTTP
+check API.
 
-``--sections`` picks among them; authorization and authentication run by default, and
+``--sections`` picks among them; authorization and authentication run by default, ``--sections
+audit`` (:mod:`bench.audit`: warm checks with decision records on and off) runs when asked, and
 ``--sections http`` (:mod:`bench.http`: uvicorn servers driven by wrk) is added by ``make bench``.
 
 Per size, in this order (each step's place matters):
@@ -15,8 +17,9 @@ Per size, in this order (each step's place matters):
 4. pycasbin, last, so its objects are not resident while rolegate's GC pauses are timed.
 
 Then authentication (:mod:`bench.auth`), once: access tokens per algorithm, then logins and
-refreshes on SQLite and on PostgreSQL (wiped again) when it is configured. Then HTTP: its own
-table, and its own files next to the others (``http.json``, ``http.md``).
+refreshes on SQLite and on PostgreSQL (wiped again) when it is configured. Then the decision
+trail, on SQLite and on PostgreSQL (wiped again), and HTTP: each its own table and its own files
+next to the others (``audit.json`` and ``audit.md``, ``http.json`` and ``http.md``).
 """
 
 from __future__ import annotations
@@ -35,11 +38,15 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from sqlalchemy import text
 
 from bench import casbin_peer
+from bench.audit import COLUMNS as AUDIT_COLUMNS
+from bench.audit import AuditRun, AuditSpec, measure_audit
+from bench.audit import rows as audit_rows
 from bench.auth import AuthRun, AuthSpec, measure_auth
 from bench.backend import cold_after_change, cold_first, warm_policies, who_can
 from bench.hot import (
@@ -66,9 +73,10 @@ from rolegate.db.engine import Database
 
 POSTGRES_ENV = "ROLEGATE_BENCH_POSTGRES_URL"
 RESULTS = Path(__file__).with_name("results")
-SECTIONS = ("authz", "auth", "http")
+SECTIONS = ("authz", "auth", "audit", "http")
 DEFAULT_SECTIONS = ("authz", "auth")
 AUTH_DEFAULTS = AuthSpec()
+AUDIT_DEFAULTS = AuditSpec()
 HTTP_DEFAULTS = HttpSpec()
 #: What the authentication figures depend on besides rolegate, reported with the machine.
 AUTH_LIBRARIES = ("pyjwt", "cryptography", "argon2-cffi", "ua-parser")
@@ -114,6 +122,32 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=AUTH_DEFAULTS.refresh_rounds,
         help="refreshes per session",
     )
+    audit = parser.add_argument_group("decision trail")
+    audit.add_argument(
+        "--audit-checks",
+        type=int,
+        default=AUDIT_DEFAULTS.checks,
+        help="checks per round with the trail off, and allowed ones with it on",
+    )
+    audit.add_argument(
+        "--audit-denied",
+        type=int,
+        default=AUDIT_DEFAULTS.denied,
+        help="denied checks per round with the trail on (under 10,000)",
+    )
+    audit.add_argument("--audit-rounds", type=int, default=AUDIT_DEFAULTS.rounds)
+    audit.add_argument(
+        "--audit-flood-seconds",
+        type=float,
+        default=AUDIT_DEFAULTS.flood_seconds,
+        help="how long denials flood the trail",
+    )
+    audit.add_argument(
+        "--audit-flood-buffer",
+        type=int,
+        default=AUDIT_DEFAULTS.flood_buffer,
+        help="audit_buffer_size during the flood",
+    )
     http = parser.add_argument_group("HTTP (needs wrk)")
     http.add_argument("--http-users", type=int, default=HTTP_DEFAULTS.users)
     http.add_argument(
@@ -126,7 +160,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=SECTIONS,
         default=list(DEFAULT_SECTIONS),
         help="authz: every size's authorization figures; auth: tokens, logins, refreshes; "
-        "http: the check API under uvicorn and wrk",
+        "audit: warm checks with decision records on and off; http: the check API under uvicorn "
+        "and wrk",
     )
     parser.add_argument("--postgres-url", default=os.environ.get(POSTGRES_ENV) or None)
     parser.add_argument("--no-casbin", action="store_true", help="skip the pycasbin comparison")
@@ -160,9 +195,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.write_json(args.output)
         args.output.with_suffix(".md").write_text(report.markdown())
         _say(f"wrote {args.output} and {args.output.with_suffix('.md')}")
+    if "audit" in args.sections:
+        run_audit(args, machine)
     if "http" in args.sections:
         run_http(args, machine)
     return 0
+
+
+def run_audit(args: argparse.Namespace, machine: dict[str, str]) -> AuditRun:
+    """The decision-trail section (see :mod:`bench.audit`): its table, then ``audit.json`` and
+    ``audit.md`` beside ``--output``."""
+    _say("decision trail: warm checks with decision records on and off, then a flood")
+    gc.collect()
+    load_before = _load_average()
+    spec = AuditSpec(
+        checks=args.audit_checks,
+        denied=args.audit_denied,
+        rounds=args.audit_rounds,
+        flood_seconds=args.audit_flood_seconds,
+        flood_buffer=args.audit_flood_buffer,
+    )
+    run = measure_audit(spec, postgres_url=args.postgres_url, say=_say)
+    machine = {**machine, "load average (1 min), start / end": f"{load_before} / {_load_average()}"}
+    title = (
+        f"rolegate decision trail: warm checks, median of {spec.rounds} rounds "
+        f"({spec.checks:,} checks, {spec.denied:,} with denials buffered); flood of "
+        f"{spec.flood_seconds:g} s, buffer {spec.flood_buffer:,}"
+    )
+    section = Section(title, AUDIT_COLUMNS, audit_rows(run))
+    console = Console(width=160)
+    console.print(", ".join(f"{k}: {v}" for k, v in machine.items()))
+    console.print(section.table())
+    if not args.postgres_url:
+        console.print(f"note: PostgreSQL column skipped: {POSTGRES_ENV} is not set")
+    _write_section(args.output.with_name("audit.json"), machine, "audit", run.to_json(), section)
+    return run
 
 
 def run_http(args: argparse.Namespace, machine: dict[str, str]) -> None:
@@ -192,14 +259,21 @@ def run_http(args: argparse.Namespace, machine: dict[str, str]) -> None:
     console.print(section.table())
     missed = [row.label for row in section.rows if False in row.verdicts]
     console.print("HTTP targets missed: " + ("; ".join(missed) or "none"))
-    output = args.output.with_name("http.json")
+    _write_section(args.output.with_name("http.json"), machine, "http", run.to_json(), section)
+
+
+def _write_section(
+    output: Path, machine: dict[str, str], name: str, figures: dict[str, Any], section: Section
+) -> None:
+    """A section of its own: every raw figure and its table in ``output`` (JSON), the table
+    as Markdown beside it."""
     output.parent.mkdir(parents=True, exist_ok=True)
     rows = [
         {"label": r.label, "cells": r.cells, "target": r.target, "verdict": r.verdict}
         for r in section.rows
     ]
     table = {"title": section.title, "headings": section.headings, "rows": rows}
-    document = {"machine": machine, "http": run.to_json(), "table": table}
+    document = {"machine": machine, name: figures, "table": table}
     output.write_text(json.dumps(document, indent=2) + "\n")
     output.with_suffix(".md").write_text(section.markdown())
     _say(f"wrote {output} and {output.with_suffix('.md')}")
@@ -210,7 +284,13 @@ def run_size(spec: WorkloadSpec, args: argparse.Namespace) -> SizeRun:
     started = time.perf_counter()
     workload = generate(spec)
     # Room for every member and then some: no eviction may turn a warm check into a compile.
-    settings = Settings(watch_changes=False, authz_cache_size=max(100_000, 2 * spec.users))
+    # The decision trail off: peers record nothing, and half the queries are denials. What
+    # recording them costs is the "audit" section's measurement.
+    settings = Settings(
+        watch_changes=False,
+        authz_cache_size=max(100_000, 2 * spec.users),
+        audit_decisions=False,
+    )
     with tempfile.TemporaryDirectory(prefix="rolegate-bench-") as scratch:
         sqlite_url = f"sqlite:///{scratch}/bench.db"
         sqlite_load = load(workload, sqlite_url)
@@ -346,7 +426,8 @@ def _notes(args: argparse.Namespace) -> list[str]:
     notes = []
     if "authz" in args.sections:
         notes.append(
-            "hot-path figures use Settings(watch_changes=False); the 'watcher on / off' row "
+            "hot-path figures use Settings(watch_changes=False, audit_decisions=False); the "
+            "'watcher on / off' row "
             "shows what the watcher thread changes"
         )
     if "auth" in args.sections:

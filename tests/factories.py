@@ -12,11 +12,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import httpx
+from alembic import command
+from alembic.config import Config
 from hypothesis import strategies as st
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.engine import make_url
@@ -32,7 +35,9 @@ from rolegate.authz.snapshot import (
     grants_of,
 )
 from rolegate.cli import app
+from rolegate.db import migrate
 from rolegate.db.base import Base
+from rolegate.db.engine import Database
 from rolegate.db.models import (
     AuditEventRecord,
     PermissionRecord,
@@ -344,7 +349,7 @@ def stored_state(rg: Rolegate) -> dict[str, list[str]]:
     state = {}
     with rg.db.engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
-            if table.name != "audit_events":
+            if not table.name.startswith("audit_"):
                 rows = connection.execute(select(table)).all()
                 state[table.name] = sorted(repr(tuple(row)) for row in rows)
     return state
@@ -665,3 +670,12 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     assert set(body) >= {"type", "title", "status", "detail", "code"}
     assert "Traceback" not in response.text and 'File "' not in response.text
     return body
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Migrate ``db`` down to ``revision`` with alembic (rolegate itself only ever upgrades)."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrate.__file__).with_name("migrations")))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)

@@ -1,8 +1,9 @@
 """The benchmark, end to end on a tiny workload, so it cannot rot between runs of ``make bench``.
 
 SQLite only; pycasbin's rows run when it is installed (the ``bench`` extra) and are skipped
-otherwise. The authentication section runs with a handful of tokens and logins. Timings are
-never asserted: this machine's figures live in docs/benchmarks.md.
+otherwise. The authentication section runs with a handful of tokens and logins, the decision
+trail's with a few dozen checks per round and a flood of a fifth of a second. Timings are never
+asserted: this machine's figures live in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ TINY = [
     "--auth-rounds", "1",
     "--logins", "2",
     "--refresh-rounds", "1",
+    "--audit-checks", "200",
+    "--audit-denied", "20",
+    "--audit-rounds", "1",
+    "--audit-flood-seconds", "0.2",
+    "--audit-flood-buffer", "100",
 ]  # fmt: skip
 
 
@@ -66,3 +72,25 @@ def test_authentication_runs_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert tokens["headings"] == ["figure", "ES256", "EdDSA", "RS256", "HS256", "target", "verdict"]
     assert logins["headings"] == ["figure", "SQLite", "PostgreSQL", "target", "verdict"]
     assert report["auth"]["postgresql"] is None
+
+
+def test_decision_trail_runs_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(POSTGRES_ENV, raising=False)
+    output = tmp_path / "latest.json"
+
+    assert main([*TINY, "--sections", "audit", "--output", str(output)]) == 0
+
+    assert not output.exists()  # the section writes its own files, as HTTP does
+    report = json.loads(output.with_name("audit.json").read_text())
+    audit = report["audit"]
+    assert audit["postgresql"] is None
+    sqlite = audit["sqlite"]
+    assert sqlite["hot"]["denied_on"]["samples"] == 1  # one round after the discarded one
+    assert sqlite["summary"]["denied_on_over_off"] > 0
+    flood = sqlite["flood"]
+    assert flood["after"]["written"] + flood["after"]["dropped"] == flood["checks"]
+    assert flood["after"]["buffered"] == 0
+    table = report["table"]
+    assert table["headings"] == ["figure", "SQLite", "PostgreSQL", "target", "verdict"]
+    assert all(row["cells"][1] == "skipped" for row in table["rows"])
+    assert output.with_name("audit.md").read_text().startswith("| figure |")

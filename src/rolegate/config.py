@@ -114,6 +114,23 @@ class Settings(BaseSettings):
     lockout_hard_limit: int = Field(
         100, ge=1, le=100, description="consecutive account failures that lock until unlocked"
     )
+    # The decision trail (docs/audit.md): denials always, audited permissions' allows, a sample.
+    audit_decisions: bool = Field(
+        True, description="record authorization decisions (denials, audited permissions' allows)"
+    )
+    audit_sample_rate: float = Field(
+        0.0, ge=0.0, le=1.0, description="fraction of all other allowed checks recorded too"
+    )
+    audit_buffer_size: int = Field(
+        100_000, ge=1, description="decisions buffered for writing; beyond, they are dropped"
+    )
+    audit_batch_size: int = Field(500, ge=1, le=10_000, description="decisions per write")
+    audit_flush_interval: timedelta = Field(
+        timedelta(milliseconds=500),
+        gt=timedelta(0),
+        le=timedelta(minutes=1),
+        description="longest a buffered decision waits to be written",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -181,6 +198,15 @@ def audit_settings(settings: Settings) -> list[SettingProblem]:
                 "security.E005",
                 "argon2_memory_kib",
                 f"argon2id below OWASP's minimum (m={OWASP_ARGON2_MEMORY_KIB} KiB, t=2)",
+            )
+        )
+    if not settings.audit_decisions:
+        found.append(
+            SettingProblem(
+                "security.W002",
+                "audit_decisions",
+                "off: denied checks leave no trace in the audit trail",
+                is_error=False,
             )
         )
     if settings.password_min_length < 8:

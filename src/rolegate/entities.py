@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from rolegate.types import PermissionId, ResourceId, RoleId, SessionId, TenantId, UserId
 
@@ -79,6 +80,7 @@ class Permission:
     description: str
     created_at: datetime
     updated_at: datetime
+    audited: bool = False  # allowed checks are recorded in the audit trail, not only denials
     revision: int = field(default=0, compare=False)
 
     @property
@@ -210,3 +212,80 @@ class Lockout:
     locked_until: datetime | None
     hard_locked: bool
     is_locked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One event of the audit trail, as stored: ``seq`` and ``hash`` place it in its chain
+    (``chain_id``: the tenant's id, or the nil UUID for events about no tenant)."""
+
+    id: UUID
+    chain_id: UUID
+    seq: int
+    occurred_at: datetime
+    tenant_id: TenantId | None
+    actor: str
+    actor_ip: str | None
+    user_agent: str | None
+    request_id: str | None
+    action: str
+    target_type: str
+    target_id: str
+    outcome: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The event as a JSON object (ids and times as strings): one line of an export."""
+        return {
+            "id": str(self.id),
+            "chain_id": str(self.chain_id),
+            "seq": self.seq,
+            "occurred_at": self.occurred_at.isoformat(),
+            "tenant_id": None if self.tenant_id is None else str(self.tenant_id),
+            "actor": self.actor,
+            "actor_ip": self.actor_ip,
+            "user_agent": self.user_agent,
+            "request_id": self.request_id,
+            "action": self.action,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "outcome": self.outcome,
+            "details": self.details,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """What verifying one chain found: how many events hold together, and the first break."""
+
+    chain_id: UUID
+    label: str  # the tenant's slug, "global", or the id of a deleted tenant
+    events: int  # events verified before the first break (all of them when intact)
+    last_seq: int
+    seals: int  # signed heads checked
+    broken_at: UUID | None = None  # the first broken event, None if it is missing
+    broken_seq: int | None = None
+    problem: str | None = None
+
+    @property
+    def is_intact(self) -> bool:
+        """Whether every link, the head and every signed anchor check out."""
+        return self.problem is None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditAnchor:
+    """A chain head signed with the token signing key, by ``audit seal`` or ``audit prune``."""
+
+    chain_id: UUID
+    label: str
+    kind: str  # "seal" or "prune"
+    seq: int
+    hash: str
+    created_at: datetime
+    kid: str
+    removed: int = 0  # events pruned, for a "prune" anchor

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from uuid import UUID
 
+from rolegate.audit.origin import current_origin
 from rolegate.audit.recorder import AuditRecorder
 from rolegate.authn.keys import ASYMMETRIC, SYMMETRIC, KeyRing
 from rolegate.authn.passwords import Argon2Hasher, PasswordHasher, PasswordPolicy
@@ -20,6 +21,7 @@ from rolegate.authz.changes import Change
 from rolegate.authz.decision import Decision, Reason
 from rolegate.authz.evaluate import HeldRole, decide, effective_permissions, held_roles
 from rolegate.authz.holders import HolderPage
+from rolegate.authz.snapshot import Snapshot
 from rolegate.authz.watch import ChangeWatcher
 from rolegate.config import Settings
 from rolegate.db.engine import Database
@@ -30,7 +32,9 @@ from rolegate.services._context import SYSTEM_ACTOR, ServiceContext
 from rolegate.services._login import CheckPolicy, PasswordCheck
 from rolegate.services.access import AccessService
 from rolegate.services.assignments import AssignmentService
+from rolegate.services.audit_log import AuditService
 from rolegate.services.auth import AuthPolicy, AuthService
+from rolegate.services.decisions import ALLOWED, DENIED, DecisionLog
 from rolegate.services.keys import KeyService
 from rolegate.services.memberships import MembershipService
 from rolegate.services.permissions import PermissionService
@@ -114,13 +118,17 @@ class Rolegate:
         self.permissions = PermissionService(ctx)
         self.roles = RoleService(ctx)
         self.assignments = AssignmentService(ctx)
-        self.access = AccessService(ctx, self._authz.snapshot)
+        self.decisions = _decision_log(ctx, self.settings)
+        self._samples_allows = self.decisions is not None and self.decisions.sample_rate > 0.0
+        self._offer = self.decisions.offer if self.decisions is not None else None
+        self.access = AccessService(ctx, self._authz.snapshot, self.decisions)
         self.keys = KeyService(
             ctx,
             _key_ring(self.settings),
             token_ttl=self.settings.access_token_ttl,
             leeway=self.settings.token_leeway,
         )
+        self.audit = AuditService(ctx, self.keys)
         policy = _auth_policy(self.settings, passwords)
         self.platform = PlatformService(ctx, self.users, self.assignments)
         self.auth = AuthService(
@@ -187,9 +195,12 @@ class Rolegate:
                 if at_least is not None:
                     self._authz.wait_for(at_least)
                 snapshot = self._authz.snapshot(tenant, user)
-            if permission in snapshot.exact:
-                return True
-            return snapshot.has_patterns and snapshot.grants.pattern_covers(permission)
+            allowed = permission in snapshot.exact or (
+                snapshot.has_patterns and snapshot.grants.pattern_covers(permission)
+            )
+            # The decision trail: every denial; allows of audited permissions, or sampled.
+            if not allowed or snapshot.audited or self._samples_allows:
+                self._record(snapshot, user, tenant, permission, allowed=allowed)
         except Exception:
             log.exception(
                 "check failed; denying (user=%r tenant=%r permission=%r)",
@@ -198,6 +209,7 @@ class Rolegate:
                 permission,
             )
             return False
+        return allowed
 
     def check_many(
         self,
@@ -214,11 +226,16 @@ class Rolegate:
             snapshot = self._authz.snapshot(tenant, user)
             exact, grants = snapshot.exact, snapshot.grants
             if not snapshot.has_patterns:
-                return [permission in exact for permission in wanted]
-            return [p in exact or grants.pattern_covers(p) for p in wanted]
+                answers = [permission in exact for permission in wanted]
+            else:
+                answers = [p in exact or grants.pattern_covers(p) for p in wanted]
+            for permission, allowed in zip(wanted, answers, strict=True):
+                if not allowed or snapshot.audited or self._samples_allows:
+                    self._record(snapshot, user, tenant, permission, allowed=allowed)
         except Exception:
             log.exception("check_many failed; denying (user=%r tenant=%r)", str(user), str(tenant))
             return [False] * len(wanted)
+        return answers
 
     def check_pairs(
         self,
@@ -311,9 +328,26 @@ class Rolegate:
         return current == head_revision(), current or "none"
 
     def close(self) -> None:
-        """Stop watching for changes and release database connections."""
+        """Write the buffered decision records, stop watching for changes and release database
+        connections."""
+        if self.decisions is not None:
+            self.decisions.close()
         self._watcher.stop()
         self.db.dispose()
+
+    def _record(
+        self, snapshot: Snapshot, user: Ref, tenant: Ref, permission: str, *, allowed: bool
+    ) -> None:
+        """Hand a decision to the decision trail: every denial, and the allows it asks for."""
+        offer = self._offer
+        if offer is None:
+            return
+        if allowed:
+            decisions = self.decisions
+            if decisions is None or not decisions.should_record_allow(snapshot, permission):
+                return
+        action = ALLOWED if allowed else DENIED
+        offer((snapshot, permission, user, tenant, self._timer(), current_origin(), action))
 
     def _on_commit(self, changes: Sequence[Change], revision: int) -> None:
         # This process's own change: stale for not one more check.
@@ -346,6 +380,18 @@ class Rolegate:
             time_cost=self.settings.argon2_time_cost,
             parallelism=self.settings.argon2_parallelism,
         )
+
+
+def _decision_log(ctx: ServiceContext, settings: Settings) -> DecisionLog | None:
+    if not settings.audit_decisions:
+        return None
+    return DecisionLog(
+        ctx,
+        sample_rate=settings.audit_sample_rate,
+        capacity=settings.audit_buffer_size,
+        batch=settings.audit_batch_size,
+        interval=settings.audit_flush_interval.total_seconds(),
+    )
 
 
 def _key_ring(settings: Settings) -> KeyRing:

@@ -1,5 +1,5 @@
 """``/metrics``: Prometheus text with requests by route template and status, latency, logins by
-result, and the authorization cache."""
+result, the authorization cache and the decision trail."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from rolegate import Rolegate
-from tests.factories import AuthActions
+from rolegate.api import create_app
+from rolegate.config import Settings
+from tests.factories import FAST_HASHER, AuthActions
 
 pytestmark = pytest.mark.anyio
 
@@ -90,3 +92,35 @@ async def test_the_authorization_cache_is_reported(
     assert found[("rolegate_authz_compiles_total", ())] >= 1
     assert found[("rolegate_policy_revision", ())] == alice.revision
     assert not re.search(r"password|token", text, re.IGNORECASE)
+
+
+async def test_the_decision_trail_is_reported(
+    client: httpx.AsyncClient, alice: Rolegate, auth: AuthActions
+) -> None:
+    assert alice.decisions is not None
+    before = await scrape(client)
+    assert before[("rolegate_audit_decisions_written_total", ())] == 0
+    assert before[("rolegate_audit_decisions_dropped_total", ())] == 0
+    assert before[("rolegate_audit_decisions_buffered", ())] == 0
+
+    for permission in ("documents:read", "documents:write"):
+        assert not alice.check("alice", permission, tenant="acme")  # denied: recorded
+    meanwhile = await scrape(client)  # the writer may have written some already
+    written = meanwhile[("rolegate_audit_decisions_written_total", ())]
+    assert written + meanwhile[("rolegate_audit_decisions_buffered", ())] == 2
+    alice.decisions.trail.flush()
+
+    after = await scrape(client)
+    assert after[("rolegate_audit_decisions_written_total", ())] == 2
+    assert after[("rolegate_audit_decisions_buffered", ())] == 0
+    assert after[("rolegate_audit_decisions_dropped_total", ())] == 0
+
+
+async def test_no_trail_is_reported_when_decisions_are_not_audited(database_url: str) -> None:
+    settings = Settings(audit_decisions=False)
+    with Rolegate(database_url, settings=settings, hasher=FAST_HASHER) as rg:
+        transport = httpx.ASGITransport(app=create_app(rg))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            found = await scrape(client)
+    assert not any(name.startswith("rolegate_audit_") for name, _ in found)
+    assert ("rolegate_authz_compiles_total", ()) in found

@@ -75,6 +75,7 @@ async def test_a_permission_is_created_read_described_and_deleted(
         "action": "read",
         "description": "Read",
         "is_pattern": False,
+        "audited": False,
         "created_at": created.json()["created_at"],
         "updated_at": created.json()["updated_at"],
     }
@@ -154,14 +155,48 @@ async def test_unknown_fields_are_refused(
     assert [p.name for p in rg.permissions.list("acme") if not p.name.startswith("rolegate:")] == []
 
 
-async def test_patch_changes_only_the_description(
+async def test_patch_changes_only_the_description_and_auditing(
     rg: Rolegate, client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     rg.permissions.create("acme", "documents:read")
-    for body in ({"name": "documents:write"}, {"description": "x", "action": "write"}, {}):
+    for body in (
+        {"name": "documents:write"},
+        {"description": "x", "action": "write"},
+        {},
+        {"description": None},
+        {"audited": None},
+        {"audited": "sometimes"},
+    ):
         response = await client.patch(f"{PERMISSIONS}/documents:read", json=body, headers=admin)
         assert_problem(response, 422, "invalid_request")
-    assert rg.permissions.get("acme", "documents:read").description == ""
+    permission = rg.permissions.get("acme", "documents:read")
+    assert (permission.description, permission.audited) == ("", False)
+
+
+async def test_whether_allowed_checks_are_audited_round_trips(
+    rg: Rolegate, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    created = await client.post(
+        PERMISSIONS, json={"name": "billing:refund", "audited": True}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["audited"] is True
+    assert rg.permissions.get("acme", "billing:refund").audited
+    path = f"{PERMISSIONS}/billing:refund"
+
+    described = await client.patch(path, json={"description": "Refunds"}, headers=admin)
+    assert (described.json()["description"], described.json()["audited"]) == ("Refunds", True)
+    unaudited = await client.patch(path, json={"audited": False}, headers=admin)
+    assert (unaudited.json()["description"], unaudited.json()["audited"]) == ("Refunds", False)
+    assert (await client.get(path, headers=admin)).json()["audited"] is False
+    listed = await client.get(PERMISSIONS, params={"name_prefix": "billing:"}, headers=admin)
+    assert [p["audited"] for p in listed.json()["items"]] == [False]
+    # A built-in cannot be described anew, but its allowed checks can be audited.
+    builtin = await client.patch(
+        f"{PERMISSIONS}/{ROLES_READ}", json={"audited": True}, headers=admin
+    )
+    assert builtin.status_code == 200, builtin.text
+    assert builtin.json()["audited"] is True
 
 
 async def test_reading_needs_read_and_changing_needs_write(

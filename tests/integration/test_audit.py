@@ -21,7 +21,7 @@ from rolegate import (
     TenantProtected,
     UserExists,
 )
-from rolegate.audit.recorder import AuditEntry, AuditRecorder
+from rolegate.audit.recorder import AuditEntry, AuditRecorder, PendingEvent
 from rolegate.audit.redact import REDACTED
 from tests.factories import (
     FAST_HASHER,
@@ -186,7 +186,7 @@ def test_details_are_redacted_and_made_json_safe_by_the_recorder(
         },
     )
     with rg.db.transaction() as tx:
-        AuditRecorder().record(tx, entry, at=clock.now)
+        AuditRecorder().write(tx, [PendingEvent(entry, clock.now)])
     [event] = audit_events(rg, action="test.recorded")
     assert (event.tenant_id, event.actor, event.occurred_at) == (ident, "tester", clock.now)
     assert event.details == {

@@ -44,7 +44,7 @@ def test_create_defines_a_permission_and_audits_it(rg: Rolegate, clock: FakeCloc
         }
     ]
     assert created[0].details == {
-        "after": {"name": "documents:read", "description": "Read documents"}
+        "after": {"name": "documents:read", "description": "Read documents", "audited": False}
     }
     assert tail.new_actions() == []  # nothing else was written afterwards
 
@@ -130,7 +130,10 @@ def test_update_changes_the_description_and_audits_it(rg: Rolegate, clock: FakeC
     assert updated.resource == "documents"
     [event] = tail.new_events()
     assert (event.action, event.target_id) == ("permission.updated", str(permission.id))
-    assert event.details == {"before": {"description": "old"}, "after": {"description": "new"}}
+    assert event.details == {
+        "before": {"description": "old", "audited": False},
+        "after": {"description": "new", "audited": False},
+    }
 
 
 def test_delete_revokes_every_grant_of_it(rg: Rolegate) -> None:

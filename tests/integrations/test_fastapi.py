@@ -169,3 +169,20 @@ def test_a_malformed_permission_name_fails_at_import_time() -> None:
 async def test_the_bearer_scheme_is_declared_in_openapi(client: httpx.AsyncClient) -> None:
     openapi = (await client.get("/openapi.json")).json()
     assert openapi["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+async def test_a_refusal_is_in_the_audit_trail_with_the_requests_origin(
+    client: httpx.AsyncClient, documents: Rolegate, login: Login
+) -> None:
+    headers = {**login("bob"), "User-Agent": "docs-client/2", "X-Request-ID": "req-42"}
+    assert (await client.get("/documents", headers=headers)).status_code == 403
+    assert documents.decisions is not None
+    documents.decisions.trail.flush()
+    [event] = documents.audit.events(tenant="acme", action="authz.denied").items
+    bob = str(documents.users.get("bob").id)
+    assert (event.actor, event.target_id, event.details["route"]) == (bob, bob, "GET /documents")
+    assert (event.user_agent, event.request_id, event.actor_ip) == (
+        "docs-client/2",
+        "req-42",
+        "127.0.0.1",
+    )

@@ -126,3 +126,16 @@ def test_an_app_without_the_extension_fails_closed(documents: Rolegate, login: L
 def test_a_malformed_permission_name_fails_at_import_time() -> None:
     with pytest.raises(InvalidName):
         require_permission("documents")
+
+
+def test_a_refusal_is_in_the_audit_trail_with_the_requests_origin(
+    client: httpx.Client, documents: Rolegate, login: Login
+) -> None:
+    headers = {**login("bob"), "User-Agent": "docs-client/2", "X-Request-ID": "req-42"}
+    assert client.get("/documents", headers=headers).status_code == 403
+    assert documents.decisions is not None
+    documents.decisions.trail.flush()
+    [event] = documents.audit.events(tenant="acme", action="authz.denied").items
+    bob = str(documents.users.get("bob").id)
+    assert (event.actor, event.target_id, event.details["route"]) == (bob, bob, "GET /documents")
+    assert (event.user_agent, event.request_id) == ("docs-client/2", "req-42")

@@ -17,15 +17,15 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rolegate import __version__
-from rolegate.api.deps import trusted_networks
 from rolegate.api.metrics import Metrics, RequestMetrics
+from rolegate.api.origin import RequestOrigin, trusted_networks
 from rolegate.api.problems import (
     ERROR_RESPONSES,
     HTTP_PROBLEMS,
     install_problem_handlers,
     problem_response,
 )
-from rolegate.api.routers import auth, check, health, permissions, roles, tenants, users
+from rolegate.api.routers import audit, auth, check, health, permissions, roles, tenants, users
 from rolegate.config import Settings, audit_settings
 from rolegate.errors import InvalidConfiguration
 from rolegate.facade import Rolegate
@@ -134,12 +134,14 @@ def _build(
         lifespan=lifespan,
     )
     app.state.rolegate = rolegate
-    app.state.trusted_proxies = trusted_networks(trusted_proxies)
+    app.state.trusted_proxies = trusted = trusted_networks(trusted_proxies)
     app.state.metrics = metrics = Metrics(rolegate)
     install_problem_handlers(app)
     # The check routes first: routes are tried in order, and checks are the hot path.
-    for module in (check, health, auth, tenants, users, permissions, roles):
+    for module in (check, health, auth, tenants, users, permissions, roles, audit):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: counts the 413s too
+    app.add_middleware(RequestMetrics, metrics=metrics)  # counts the 413s too
+    # Outermost: every answer, a 413 or a 500 too, carries the request id.
+    app.add_middleware(RequestOrigin, trusted_proxies=trusted)
     return app

@@ -6,8 +6,7 @@ threadpool, so the event loop never waits on a query.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Final
 from uuid import UUID
@@ -16,18 +15,12 @@ from fastapi import Depends, Header, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rolegate.api.metrics import Metrics
+from rolegate.api.origin import client_address, identify_caller
 from rolegate.authn.tokens import bearer_token
 from rolegate.db.models import PLATFORM_TENANT_ID, PLATFORM_TENANT_SLUG
 from rolegate.entities import Principal
 from rolegate.errors import AuthenticationFailed, Forbidden
 from rolegate.facade import Rolegate
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def trusted_networks(proxies: Iterable[str]) -> tuple[Network, ...]:
-    """Parse proxy addresses or networks (``10.0.0.1``, ``10.0.0.0/8``); bad ones raise."""
-    return tuple(ipaddress.ip_network(proxy.strip(), strict=False) for proxy in proxies)
 
 
 def metrics_of(request: Request) -> Metrics:
@@ -42,39 +35,12 @@ def rolegate_of(request: Request) -> Rolegate:
     return rolegate
 
 
-def _is_trusted(address: str, networks: Sequence[Network]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
-
-
 def client_ip(request: Request) -> str | None:
-    """The client's address: the socket peer's, unless the peer is a trusted proxy.
-
-    Only then is ``X-Forwarded-For`` read, right to left: every proxy appends the address it
-    saw, so the right-most address that is not a trusted proxy is the client, and anything left
-    of it was written by the client itself and proves nothing (MDN, X-Forwarded-For, Security).
-    """
+    """The client's address: the socket peer's, or the one a trusted proxy forwarded (the same
+    rule as the audit trail's, :func:`rolegate.api.origin.client_address`)."""
     peer = request.client.host if request.client else None
-    networks: Sequence[Network] = request.app.state.trusted_proxies
-    if peer is None or not _is_trusted(peer, networks):
-        return peer
-    hops = [
-        hop.strip()
-        for header in request.headers.getlist("x-forwarded-for")
-        for hop in header.split(",")
-        if hop.strip()
-    ]
-    for hop in reversed(hops):
-        try:
-            address = str(ipaddress.ip_address(hop))
-        except ValueError:
-            return peer  # a garbled entry: nothing left of it can be believed
-        if not _is_trusted(address, networks):
-            return address
-    return hops[0] if hops else peer
+    forwarded = request.headers.getlist("x-forwarded-for")
+    return client_address(peer, forwarded, request.app.state.trusted_proxies)
 
 
 #: Declares bearer authentication in the OpenAPI document, so /docs offers "Authorize"; the
@@ -98,15 +64,19 @@ def verify_bearer(rolegate: Rolegate, authorization: str | None) -> Principal:
 
 
 def bearer_principal(
+    request: Request,
     rolegate: Annotated[Rolegate, Depends(rolegate_of)],
     _declared: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_SCHEME)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
     """The verified caller, after catching up with every change committed by any process (one
     read of the revision): a session or role revoked through any server, and acknowledged
-    before this request arrived, counts for it."""
+    before this request arrived, counts for it. The request's origin names the caller from
+    here on: a refusal by :func:`requires` is audited as theirs."""
     rolegate.catch_up()
-    return verify_bearer(rolegate, authorization)
+    principal = verify_bearer(rolegate, authorization)
+    identify_caller(principal, request.scope)
+    return principal
 
 
 RolegateDep = Annotated[Rolegate, Depends(rolegate_of)]

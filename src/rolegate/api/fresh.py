@@ -19,6 +19,7 @@ body with a precompiled adapter of the same model, run the same guard as
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
@@ -28,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from rolegate.api.deps import (
     AUTHENTICATED,
@@ -39,6 +41,7 @@ from rolegate.api.deps import (
     rolegate_of,
     verify_bearer,
 )
+from rolegate.api.origin import identify_caller
 from rolegate.facade import Rolegate
 
 T = TypeVar("T")
@@ -50,6 +53,7 @@ _TENANT: Final[TypeAdapter[str]] = TypeAdapter(TenantPath)
 @dataclass(slots=True)
 class _Call(Generic[T]):
     work: Callable[[], T]
+    context: contextvars.Context  # the caller's: its request's origin, for the audit trail
     future: asyncio.Future[T]
     result: T | None = None
     error: Exception | None = None
@@ -57,7 +61,8 @@ class _Call(Generic[T]):
 
 class FreshBatches:
     """Runs calls in a worker thread, each after a catch-up that began after it arrived; calls
-    that arrive together share the catch-up and the trip to the thread."""
+    that arrive together share the catch-up and the trip to the thread, but each runs in (a
+    copy of) its caller's context, as ``run_in_threadpool`` would run it."""
 
     def __init__(self, catch_up: Callable[[], object]) -> None:
         self._catch_up = catch_up
@@ -67,10 +72,14 @@ class FreshBatches:
     async def run(self, work: Callable[[], T]) -> T:
         """``work()``'s result (or exception), run after catching up with every committed
         change; a failed catch-up fails it (the database is unavailable: 503, never an answer)."""
-        call: _Call[T] = _Call(work, asyncio.get_running_loop().create_future())
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        call = _Call(work, contextvars.copy_context(), future)
         self._waiting.append(call)
         if self._draining is None:
-            self._draining = asyncio.create_task(self._drain())
+            # In an empty context: the drain outlives the request that started it, and must
+            # not lend that request's origin to the others' work (or to the catch-up).
+            drain = self._drain()
+            self._draining = asyncio.create_task(drain, context=contextvars.Context())
         return await call.future
 
     async def _drain(self) -> None:
@@ -103,7 +112,7 @@ def _run_batch(catch_up: Callable[[], object], batch: list[_Call[Any]]) -> None:
         return
     for call in batch:
         try:
-            call.result = call.work()
+            call.result = call.context.run(call.work)
         except Exception as exc:
             call.error = exc
 
@@ -196,7 +205,7 @@ class FreshRoute(APIRoute):
 
             def work() -> bytes:
                 arguments[plan.caller_name] = _authorize(
-                    rolegate, authorization, plan.permission, tenant
+                    rolegate, authorization, plan.permission, tenant, request.scope
                 )
                 return plan.answer.dump_json(plan.endpoint(**arguments))
 
@@ -207,11 +216,13 @@ class FreshRoute(APIRoute):
 
 
 def _authorize(
-    rolegate: Rolegate, authorization: str | None, permission: str, tenant: str
+    rolegate: Rolegate, authorization: str | None, permission: str, tenant: str, scope: Scope
 ) -> Caller:
     """What ``requires(permission)`` does once caught up: the bearer token's principal, if it
-    may do ``permission`` in ``tenant`` (401, 404 or 403 problems otherwise)."""
+    may do ``permission`` in ``tenant`` (401, 404 or 403 problems otherwise), named as the
+    actor of the request's origin."""
     principal = verify_bearer(rolegate, authorization)
+    identify_caller(principal, scope)
     return Caller(principal, rolegate.access.authorize(principal, permission, tenant=tenant))
 
 

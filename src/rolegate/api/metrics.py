@@ -1,6 +1,6 @@
 """``/metrics`` in the Prometheus text format: requests by route and status with latency
 histograms, logins by result, check API decisions by outcome with their cache hits and misses,
-and the authorization cache.
+the authorization cache, and the decision trail (records written, dropped and waiting).
 
 Each app has its own registry (no process-wide state), so every test builds a fresh one. Route
 labels are the route *templates* (``/v1/auth/sessions/{session_id}``), never raw paths, so a
@@ -67,6 +67,8 @@ class Metrics:
         self._allowed, self._denied = checks.labels("allow"), checks.labels("deny")
         self._hits, self._misses = cache.labels("hit"), cache.labels("miss")
         self.registry.register(_CacheCollector(rolegate))
+        if rolegate.decisions is not None:  # None: decisions are not audited at all
+            self.registry.register(_TrailCollector(rolegate))
 
     def count_checks(self, answers: Sequence[bool], *, compiles: int) -> None:
         """Count the decisions of one check request: ``answers``, which needed ``compiles``
@@ -123,6 +125,35 @@ class _CacheCollector(Collector):
         )
         yield GaugeMetricFamily(
             "rolegate_policy_revision", "Newest policy revision applied here.", stats.revision
+        )
+
+
+class _TrailCollector(Collector):
+    """Reads the decision trail's counters at scrape time. A growing ``dropped`` means the
+    writer cannot keep up (or the database refuses): audit records are being lost."""
+
+    def __init__(self, rolegate: Rolegate) -> None:
+        self._rolegate = rolegate
+
+    def collect(self) -> Iterator[Any]:
+        decisions = self._rolegate.decisions
+        if decisions is None:
+            return
+        stats = decisions.trail.stats()
+        yield CounterMetricFamily(
+            "rolegate_audit_decisions_written",
+            "Decision records (denied checks and calls, audited allows) written to the trail.",
+            stats.written,
+        )
+        yield CounterMetricFamily(
+            "rolegate_audit_decisions_dropped",
+            "Decision records lost: the buffer was full, or writing them failed for good.",
+            stats.dropped,
+        )
+        yield GaugeMetricFamily(
+            "rolegate_audit_decisions_buffered",
+            "Decision records waiting in the buffer to be written.",
+            stats.buffered,
         )
 
 

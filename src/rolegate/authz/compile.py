@@ -73,7 +73,14 @@ def compile_policy(session: Session, tenant_id: UUID, slug: str, revision: int) 
     for role_id in names:
         _compile_role(role_id, names, parents, direct, nodes, ())
     by_name = {node.name: node for node in nodes.values()}
-    return TenantPolicy(tenant_id, slug, MappingProxyType(by_name), revision)
+    audited = session.scalars(
+        select(PermissionRecord.name).where(
+            PermissionRecord.tenant_id == tenant_id, PermissionRecord.audited.is_(True)
+        )
+    ).all()
+    return TenantPolicy(
+        tenant_id, slug, MappingProxyType(by_name), revision, audited=frozenset(audited)
+    )
 
 
 def _compile_role(

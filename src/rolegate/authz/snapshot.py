@@ -106,6 +106,7 @@ class TenantPolicy:
     slug: str
     roles: Mapping[str, RoleNode]
     revision: int
+    audited: frozenset[str] = frozenset()  # permissions whose allowed checks are recorded too
     _unions: dict[frozenset[str], Grants] = field(default_factory=dict, repr=False)
     _reaches: dict[frozenset[str], frozenset[UUID]] = field(default_factory=dict, repr=False)
 
@@ -168,6 +169,7 @@ class Snapshot:
     exact: frozenset[str] = frozenset()
     has_patterns: bool = False
     expiring: bool = False
+    audited: frozenset[str] = frozenset()  # the policy's, read by the hot path after an allow
 
     @classmethod
     def denied(
@@ -201,6 +203,7 @@ class Snapshot:
             assignments,
             revision=revision,
             footprint=footprint,
+            audited=policy.audited,
         )
         return base.at(now)
 

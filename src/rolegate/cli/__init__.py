@@ -8,6 +8,7 @@ import typer
 
 from rolegate.cli import (
     assignments,
+    audit,
     auth,
     check,
     db,
@@ -37,6 +38,7 @@ app.add_typer(roles.app, name="role")
 app.add_typer(assignments.app, name="assignment")
 app.add_typer(auth.sessions_app, name="sessions")
 app.add_typer(auth.keys_app, name="keys")
+app.add_typer(audit.app, name="audit")
 app.command("assign")(assignments.assign)
 app.command("unassign")(assignments.unassign)
 app.command("check")(check.check)

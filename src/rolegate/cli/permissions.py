@@ -1,4 +1,4 @@
-"""``rolegate permission``: define, list and delete a tenant's permissions."""
+"""``rolegate permission``: define, list, update and delete a tenant's permissions."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ Name = Annotated[
         metavar="NAME", help="'resource:action', an UPPER_SNAKE name, or a pattern ('docs:*')."
     ),
 ]
+Audited = Annotated[
+    bool,
+    typer.Option(
+        "--audited/--not-audited",
+        help="Record allowed checks in the audit trail, not only denials.",
+    ),
+]
 
 
 @app.command("create")
@@ -25,11 +32,41 @@ def create_permission(
     tenant: TenantSlug,
     name: Name,
     description: Annotated[str, typer.Option("--description", help="What it allows.")] = "",
+    audited: Audited = False,
 ) -> None:
     """Define a permission (its resource is created on demand)."""
     with open_rolegate(ctx) as rg:
-        permission = rg.permissions.create(tenant, name, description=description)
-    say(f"created permission {permission.name!r} in tenant {permission.tenant!r}")
+        permission = rg.permissions.create(tenant, name, description=description, audited=audited)
+    kind = "audited permission" if permission.audited else "permission"
+    say(f"created {kind} {permission.name!r} in tenant {permission.tenant!r}")
+
+
+@app.command("update")
+def update_permission(
+    ctx: typer.Context,
+    tenant: TenantSlug,
+    name: Name,
+    description: Annotated[
+        str | None, typer.Option("--description", help="What it allows, anew.")
+    ] = None,
+    audited: Annotated[
+        bool | None,
+        typer.Option(
+            "--audited/--not-audited",
+            help="Record allowed checks in the audit trail, or only denials (default: unchanged).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Change a permission's description, or whether its allowed checks are audited."""
+    if description is None and audited is None:
+        raise typer.BadParameter("nothing to change: give --description or --audited/--not-audited")
+    with open_rolegate(ctx) as rg:
+        permission = rg.permissions.update(tenant, name, description=description, audited=audited)
+    say(
+        f"updated permission {permission.name!r} in tenant {permission.tenant!r} "
+        f"(audited: {yes_no(permission.audited)})"
+    )
 
 
 @app.command("list")
@@ -42,9 +79,16 @@ def list_permissions(ctx: typer.Context, tenant: TenantSlug, as_json: Json = Fal
         return
     print_table(
         f"Permissions in tenant {tenant}",
-        ["name", "resource", "action", "pattern", "description"],
+        ["name", "resource", "action", "pattern", "audited", "description"],
         [
-            [p.name, p.resource or NOTHING, p.action, yes_no(p.is_pattern), p.description]
+            [
+                p.name,
+                p.resource or NOTHING,
+                p.action,
+                yes_no(p.is_pattern),
+                yes_no(p.audited),
+                p.description,
+            ]
             for p in permissions
         ],
     )

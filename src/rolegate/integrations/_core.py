@@ -19,10 +19,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from typing import Any, Final, Protocol
 
 import httpx
 
+from rolegate.audit.origin import Origin, acting_from
 from rolegate.authn.keys import ASYMMETRIC, KeyRing, StoredKey
 from rolegate.authn.tokens import TokenRules, decode_access_token
 from rolegate.authz.decision import Decision, Reason
@@ -138,6 +140,18 @@ _BEARER: Final = "Bearer"
 PERMISSION_DENIED: Final = "permission_denied"
 
 
+def request_origin(
+    principal: Principal,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+    request_id: str | None,
+    route: str,
+) -> Origin:
+    """The origin of an application's request, for the audit trail: the caller as actor."""
+    return Origin(ip, user_agent, request_id, str(principal.user_id), route)
+
+
 class Gatekeeper:
     """Runs a verifier and a decider for one request and turns every failure into a refusal."""
 
@@ -156,11 +170,15 @@ class Gatekeeper:
             log.exception("verifying an access token failed; refusing it")
         raise AccessRefused.invalid_token()
 
-    def authorize(self, principal: Principal, permission: str) -> None:
+    def authorize(
+        self, principal: Principal, permission: str, *, origin: Origin | None = None
+    ) -> None:
         """Return if ``principal`` holds ``permission``; else :class:`AccessRefused`: 403
-        when denied, 503 when the decider could not decide."""
+        when denied, 503 when the decider could not decide. A local decider records a denial
+        in the audit trail with ``origin`` (the request's address, agent and id)."""
         try:
-            decision = self.decider.decide(principal, permission)
+            with acting_from(origin) if origin is not None else nullcontext():
+                decision = self.decider.decide(principal, permission)
         except Exception:
             log.exception("deciding %r failed; refusing", permission)
             raise AccessRefused.unavailable() from None

@@ -28,9 +28,16 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from rolegate.audit.origin import Origin
 from rolegate.entities import Principal
 from rolegate.errors import InvalidConfiguration
-from rolegate.integrations._core import AccessRefused, Decider, Gatekeeper, TokenVerifier
+from rolegate.integrations._core import (
+    AccessRefused,
+    Decider,
+    Gatekeeper,
+    TokenVerifier,
+    request_origin,
+)
 from rolegate.names import parse_permission
 
 STATE_KEY: Final = "rolegate_gatekeeper"
@@ -70,11 +77,22 @@ def require_permission(permission: str) -> Callable[[Request, Principal], Princi
     parse_permission(permission)
 
     def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
-        gatekeeper_of(request).authorize(principal, permission)
+        gatekeeper_of(request).authorize(principal, permission, origin=_origin(request, principal))
         return principal
 
     dependency.__name__ = dependency.__qualname__ = f"require_permission({permission!r})"
     return dependency
+
+
+def _origin(request: Request, principal: Principal) -> Origin:
+    template = getattr(request.scope.get("route"), "path", request.url.path)
+    return request_origin(
+        principal,
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+        request_id=request.headers.get("x-request-id"),
+        route=f"{request.method} {template}",
+    )
 
 
 async def _on_refused(request: Request, exc: Exception) -> JSONResponse:

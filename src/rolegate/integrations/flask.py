@@ -26,6 +26,7 @@ from typing import Final, ParamSpec, TypeVar, cast
 from flask import Flask, Response, current_app, g, request
 from werkzeug.local import LocalProxy
 
+from rolegate.audit.origin import Origin
 from rolegate.authn.tokens import bearer_token
 from rolegate.entities import Principal
 from rolegate.errors import InvalidConfiguration
@@ -34,6 +35,7 @@ from rolegate.integrations._core import (
     Decider,
     Gatekeeper,
     TokenVerifier,
+    request_origin,
 )
 from rolegate.names import parse_permission
 
@@ -91,12 +93,24 @@ def require_permission(permission: str) -> Callable[[Callable[P, R]], Callable[P
     def decorate(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-            _gatekeeper().authorize(_principal(), permission)
+            principal = _principal()
+            _gatekeeper().authorize(principal, permission, origin=_origin(principal))
             return view(*args, **kwargs)
 
         return guarded
 
     return decorate
+
+
+def _origin(principal: Principal) -> Origin:
+    rule = request.url_rule.rule if request.url_rule is not None else request.path
+    return request_origin(
+        principal,
+        ip=request.remote_addr,
+        user_agent=request.headers.get("User-Agent"),
+        request_id=request.headers.get("X-Request-ID"),
+        route=f"{request.method} {rule}",
+    )
 
 
 def _problem_response(refused: AccessRefused) -> Response:

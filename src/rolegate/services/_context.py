@@ -13,6 +13,7 @@ from uuid import UUID
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from rolegate.audit.origin import current_origin
 from rolegate.audit.recorder import AuditEntry, AuditRecorder
 from rolegate.authz.changes import Change
 from rolegate.authz.compile import read_revision
@@ -59,6 +60,7 @@ class ServiceContext:
         """One transaction for a change, its audit event and its revision bump."""
         with self.db.transaction() as session:
             yield session
+            self.recorder.write_staged(session)  # last: see AuditRecorder on lock order
         committed = session.info.get(_COMMITTED)
         if committed is not None and self.on_commit is not None:
             self.on_commit(*committed)
@@ -108,8 +110,10 @@ class ServiceContext:
         tenant_id: UUID | None,
         actor: str | None,
         details: dict[str, Any] | None = None,
+        outcome: str | None = None,
     ) -> None:
-        """Record ``action`` on the target in the same transaction as the change it describes."""
+        """Record ``action`` on the target in the same transaction as the change it describes,
+        with the origin of the request under way (address, agent, request id), if any."""
         entry = AuditEntry(
             action=action,
             target_type=target_type,
@@ -117,8 +121,9 @@ class ServiceContext:
             actor=self.actor(actor),
             tenant_id=tenant_id,
             details=details or {},
+            outcome=outcome,
         )
-        self.recorder.record(session, entry, at=self.now())
+        self.recorder.record(session, entry, at=self.now(), origin=current_origin())
 
 
 def require_tenant(session: Session, ref: Ref) -> TenantRecord:

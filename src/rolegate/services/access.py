@@ -24,6 +24,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rolegate.audit.origin import current_origin
 from rolegate.authz.compile import compile_policy, compile_snapshot
 from rolegate.authz.snapshot import Snapshot
 from rolegate.db.lookup import Ref
@@ -33,6 +34,7 @@ from rolegate.errors import EscalationDenied, Forbidden, TenantNotFound
 from rolegate.names import grant_covers
 from rolegate.services._context import ServiceContext
 from rolegate.services.builtins import ROLES_ESCALATE
+from rolegate.services.decisions import API_DENIED, DecisionLog
 
 #: The compiled view of (tenant, user) the engine answers checks from.
 SnapshotSource = Callable[[Ref, Ref], Snapshot]
@@ -47,8 +49,13 @@ def acting_tenant(caller: Principal, tenant_id: UUID) -> UUID:
 class AccessService:
     """Authorizes API callers against rolegate's built-in permissions."""
 
-    def __init__(self, ctx: ServiceContext, snapshots: SnapshotSource) -> None:
-        self._ctx, self._snapshots = ctx, snapshots
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        snapshots: SnapshotSource,
+        decisions: DecisionLog | None = None,
+    ) -> None:
+        self._ctx, self._snapshots, self._decisions = ctx, snapshots, decisions
 
     def authorize(self, caller: Principal, permission: str, *, tenant: Ref) -> UUID:
         """The id of ``tenant`` if ``caller`` may do ``permission`` there.
@@ -64,6 +71,11 @@ class AccessService:
         source = self._snapshots(acting_tenant(caller, target), caller.user_id)
         # ``_snapshots`` hands out a snapshot valid now (expired assignments already dropped).
         if source.denial is not None or not source.grants.covers(permission):
+            if self._decisions is not None:  # a denied API call: a security event
+                at = self._ctx.now().timestamp()
+                origin = current_origin()
+                record = (source, permission, caller.user_id, tenant, at, origin, API_DENIED)
+                self._decisions.offer(record)
             raise Forbidden(permission, tenant=str(tenant))
         return target
 

@@ -40,6 +40,7 @@ def permission_entity(
         row.description,
         row.created_at,
         row.updated_at,
+        row.audited,
         revision,
     )
 
@@ -52,6 +53,7 @@ def add_permission(
     *,
     description: str,
     actor: str | None,
+    audited: bool = False,
 ) -> PermissionRecord:
     """Insert a permission (creating its resource on demand) and audit it."""
     resource = (
@@ -64,6 +66,7 @@ def add_permission(
         resource_id=resource.id if resource else None,
         action=parts.action,
         description=description,
+        audited=audited,
         created_at=now,
         updated_at=now,
     )
@@ -76,7 +79,7 @@ def add_permission(
         row.id,
         tenant_id=tenant.id,
         actor=actor,
-        details={"after": {"name": parts.name, "description": description}},
+        details={"after": {"name": parts.name, "description": description, "audited": audited}},
     )
     return row
 
@@ -88,9 +91,18 @@ class PermissionService:
         self._ctx = ctx
 
     def create(
-        self, tenant: Ref, name: str, *, description: str = "", actor: str | None = None
+        self,
+        tenant: Ref,
+        name: str,
+        *,
+        description: str = "",
+        audited: bool = False,
+        actor: str | None = None,
     ) -> Permission:
-        """Define permission ``name`` (``documents:read``, ``VIEW_DASHBOARD``, or a pattern)."""
+        """Define permission ``name`` (``documents:read``, ``VIEW_DASHBOARD``, or a pattern).
+
+        An ``audited`` permission's allowed checks are recorded in the audit trail too.
+        """
         parts, description = parse_grant(name), description_text(description)
         refuse_reserved(parts.name)
         with self._ctx.transaction() as tx:
@@ -98,9 +110,17 @@ class PermissionService:
             if find_permission(tx, tenant_row.id, parts.name) is not None:
                 raise PermissionExists(parts.name, tenant=tenant_row.slug)
             row = add_permission(
-                self._ctx, tx, tenant_row, parts, description=description, actor=actor
+                self._ctx,
+                tx,
+                tenant_row,
+                parts,
+                description=description,
+                actor=actor,
+                audited=audited,
             )
-            revision = self._ctx.bump(tx)  # a new name changes no decision
+            # A new name changes no decision, but an audited one is recorded from now on.
+            changes = (Change.tenant(tenant_row.id),) if audited else ()
+            revision = self._ctx.bump(tx, *changes)
             return permission_entity(row, tenant_row, parts.resource, revision=revision)
 
     def get(self, tenant: Ref, name: Ref) -> Permission:
@@ -164,16 +184,30 @@ class PermissionService:
             )
 
     def update(
-        self, tenant: Ref, name: Ref, *, description: str, actor: str | None = None
+        self,
+        tenant: Ref,
+        name: Ref,
+        *,
+        description: str | None = None,
+        audited: bool | None = None,
+        actor: str | None = None,
     ) -> Permission:
-        """Change a permission's description."""
-        description = description_text(description)
+        """Change a permission's description, or whether its allowed checks are audited
+        (None: unchanged). Built-in permissions may be audited, not described anew."""
+        if description is not None:
+            description = description_text(description)
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = require_permission(tx, tenant_row, name)
-            refuse_reserved(row.name)
-            before = row.description
-            row.description, row.updated_at = description, self._ctx.now()
+            if description is not None:
+                refuse_reserved(row.name)
+            before = {"description": row.description, "audited": row.audited}
+            if description is not None:
+                row.description = description
+            if audited is not None:
+                row.audited = audited
+            row.updated_at = self._ctx.now()
+            after = {"description": row.description, "audited": row.audited}
             self._ctx.audit(
                 tx,
                 "permission.updated",
@@ -181,10 +215,13 @@ class PermissionService:
                 row.id,
                 tenant_id=tenant_row.id,
                 actor=actor,
-                details={"before": {"description": before}, "after": {"description": description}},
+                details={"before": before, "after": after},
             )
+            # Compiled policies carry the audited names: recompile the tenant's when it changes.
+            changes = (Change.tenant(tenant_row.id),) if before["audited"] != row.audited else ()
             resource = _resource_name(tx, row)
-            return permission_entity(row, tenant_row, resource, revision=self._ctx.bump(tx))
+            revision = self._ctx.bump(tx, *changes)
+            return permission_entity(row, tenant_row, resource, revision=revision)
 
     def delete(self, tenant: Ref, name: Ref, *, actor: str | None = None) -> int:
         """Delete a permission (every role loses its grant of it); return the revision."""

@@ -18,6 +18,7 @@ from rolegate.api.schemas.permissions import (
     PermissionCreate,
     PermissionPage,
     PermissionRead,
+    PermissionUpdate,
     ResourceCreate,
     ResourcePage,
     ResourceRead,
@@ -122,7 +123,11 @@ def create_permission(
 ) -> PermissionRead:
     """Define a permission or a pattern (its resource too, when new)."""
     permission = rolegate.permissions.create(
-        caller.tenant_id, body.name, description=body.description, actor=caller.actor
+        caller.tenant_id,
+        body.name,
+        description=body.description,
+        audited=body.audited,
+        actor=caller.actor,
     )
     location = request.url_for("get_permission", **_at(request, permission.name))
     response.headers["Location"] = str(location)
@@ -137,11 +142,15 @@ def get_permission(name: Name, caller: Reader, rolegate: RolegateDep) -> Permiss
 
 @router.patch("/permissions/{name}")
 def update_permission(
-    name: Name, body: DescriptionUpdate, caller: Writer, rolegate: RolegateDep
+    name: Name, body: PermissionUpdate, caller: Writer, rolegate: RolegateDep
 ) -> PermissionRead:
-    """Change a permission's description."""
+    """Change a permission's description, or whether its allowed checks are audited."""
     permission = rolegate.permissions.update(
-        caller.tenant_id, name, description=body.description, actor=caller.actor
+        caller.tenant_id,
+        name,
+        description=body.description,
+        audited=body.audited,
+        actor=caller.actor,
     )
     return PermissionRead.of(permission)
 

@@ -1,17 +1,19 @@
 """Bodies of the resource and permission endpoints under ``/v1/tenants/{tenant}``.
 
-Request models forbid unknown fields (:mod:`.common`): only a name and a description are the
-client's to set, and only the description can change.
+Request models forbid unknown fields (:mod:`.common`): only a name, a description and (for a
+permission) whether its allowed checks are audited are the client's to set; the name never
+changes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Self
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from rolegate.api.schemas.common import RequestModel
+from rolegate.api.schemas.common import PatchModel, RequestModel
 from rolegate.entities import Permission, Resource
 from rolegate.names import MAX_PERMISSION_LENGTH
 from rolegate.services.pages import Page
@@ -31,12 +33,27 @@ class PermissionCreate(RequestModel):
 
     name: str = Field(max_length=MAX_PERMISSION_LENGTH)
     description: str = Field("", max_length=MAX_DESCRIPTION)
+    audited: bool = Field(False, description="record allowed checks too, not only denials")
 
 
 class DescriptionUpdate(RequestModel):
-    """A new description: the one thing about a resource or permission that can change."""
+    """A new description: the one thing about a resource that can change."""
 
     description: str = Field(max_length=MAX_DESCRIPTION)
+
+
+class PermissionUpdate(PatchModel):
+    """Changes to a permission: its description, whether its allowed checks are audited (a
+    built-in's may be, though it cannot be described anew)."""
+
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION)
+    audited: bool | None = None
+
+    @model_validator(mode="after")
+    def _refuse_nothing(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give description, audited or both")
+        return self
 
 
 class ResourceRead(BaseModel):
@@ -61,6 +78,7 @@ class PermissionRead(BaseModel):
     action: str
     description: str
     is_pattern: bool
+    audited: bool = Field(description="allowed checks are recorded in the audit trail too")
     created_at: datetime
     updated_at: datetime
 
@@ -74,6 +92,7 @@ class PermissionRead(BaseModel):
             action=permission.action,
             description=permission.description,
             is_pattern=permission.is_pattern,
+            audited=permission.audited,
             created_at=permission.created_at,
             updated_at=permission.updated_at,
         )

@@ -1,6 +1,6 @@
 """The ORM records, one module per aggregate; importing this registers them all on ``Base``."""
 
-from rolegate.db.models.audit import AuditEventRecord
+from rolegate.db.models.audit import AuditAnchorRecord, AuditChainRecord, AuditEventRecord
 from rolegate.db.models.keys import SigningKeyRecord
 from rolegate.db.models.permissions import PermissionRecord, ResourceRecord
 from rolegate.db.models.policy import PolicyChangeRecord, PolicyStateRecord
@@ -31,6 +31,8 @@ __all__ = [
     "DEFAULT_TENANT_SLUG",
     "PLATFORM_TENANT_ID",
     "PLATFORM_TENANT_SLUG",
+    "AuditAnchorRecord",
+    "AuditChainRecord",
     "AuditEventRecord",
     "LoginAttemptRecord",
     "LoginThrottleRecord",

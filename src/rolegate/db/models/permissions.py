@@ -48,3 +48,5 @@ class PermissionRecord(Timestamps, Base):
     resource_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     action: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(String(1000), default="")
+    # Allowed checks of an audited permission are recorded too, not only denials.
+    audited: Mapped[bool] = mapped_column(default=False)
