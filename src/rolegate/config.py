@@ -131,6 +131,17 @@ class Settings(BaseSettings):
         le=timedelta(minutes=1),
         description="longest a buffered decision waits to be written",
     )
+    audit_writer_share: float = Field(
+        0.25,
+        gt=0.0,
+        le=1.0,
+        description="most of the time the decision writer may take: the rest is the checks'",
+    )
+    audit_seal_interval: timedelta | None = Field(
+        None,
+        ge=timedelta(seconds=1),
+        description="`rolegate serve` signs every audit chain's head this often (unset: never)",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -391,6 +391,7 @@ def _decision_log(ctx: ServiceContext, settings: Settings) -> DecisionLog | None
         capacity=settings.audit_buffer_size,
         batch=settings.audit_batch_size,
         interval=settings.audit_flush_interval.total_seconds(),
+        share=settings.audit_writer_share,
     )
 
 

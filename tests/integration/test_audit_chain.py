@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select, update
 
 from rolegate import Rolegate
 from rolegate.audit.chain import GENESIS, LinkFields
+from rolegate.audit.recorder import link_fields
 from rolegate.db.migrate import current_revision, upgrade
 from rolegate.db.models import AuditAnchorRecord, AuditChainRecord, AuditEventRecord
 from rolegate.entities import ChainReport
@@ -370,3 +371,31 @@ def test_migration_0005_chains_the_events_stored_before_it(empty_database_url: s
         assert all(r.is_intact for r in rg.audit.verify()), rg.audit.verify()
         rg.roles.create("acme", "after-the-upgrade")  # new events chain on from the migrated head
         assert report_of(rg, "acme").is_intact
+
+
+def _rewrite_and_rehash(rg: Rolegate, victim: int) -> None:
+    """What an attacker who knows the format can do: edit an event, then hash it and every
+    later event again and move the head, so every link holds."""
+    rows = chain_rows(rg, "acme")
+    prev = rows[victim - 1].prev_hash
+    for row in rows[victim - 1 :]:
+        fields = LinkFields(**{**_as_dict(link_fields(row)), "prev": prev})
+        if row.seq == victim:
+            fields = LinkFields(**{**_as_dict(fields), "actor": "mallory"})
+        prev = fields.digest()
+        statement = update(AuditEventRecord).where(AuditEventRecord.id == row.id)
+        tamper(rg, statement.values(actor=fields.actor, prev_hash=fields.prev, hash=prev))
+    head = update(AuditChainRecord).where(AuditChainRecord.chain_id == rows[0].chain_id)
+    tamper(rg, head.values(hash=prev))
+
+
+def test_a_rewritten_and_rehashed_chain_is_caught_by_its_seal(policy: Rolegate) -> None:
+    _rewrite_and_rehash(policy, 3)
+    assert report_of(policy, "acme").is_intact  # links alone cannot show a re-hashed chain
+
+    policy.audit.seal(tenant="acme")
+    sealed = chain_rows(policy, "acme")[-1]
+    _rewrite_and_rehash(policy, 4)
+    report = report_of(policy, "acme")
+    assert not report.is_intact
+    assert report.broken_at == sealed.id, report

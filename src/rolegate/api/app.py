@@ -7,12 +7,16 @@ facade from ``ROLEGATE_*`` settings as well.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from typing import Final
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +33,8 @@ from rolegate.api.routers import audit, auth, check, health, permissions, roles,
 from rolegate.config import Settings, audit_settings
 from rolegate.errors import InvalidConfiguration
 from rolegate.facade import Rolegate
+
+log = logging.getLogger(__name__)
 
 #: The largest request body accepted; every body this API reads is a few hundred bytes.
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -90,12 +96,30 @@ def create_app_from_settings() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tune_garbage_collector()
+        interval = rolegate.settings.audit_seal_interval
+        sealer = asyncio.create_task(seal_every(rolegate, interval)) if interval else None
         try:
             yield
         finally:
+            if sealer is not None:
+                sealer.cancel()
             rolegate.close()
 
     return _build(rolegate, trusted_proxies=rolegate.settings.trusted_proxies, lifespan=lifespan)
+
+
+async def seal_every(rolegate: Rolegate, interval: timedelta) -> None:
+    """Sign every audit chain's head each ``interval`` (``ROLEGATE_AUDIT_SEAL_INTERVAL``), as
+    ``rolegate audit seal`` would from cron; a failure is logged and the next round tries
+    again. Every server node seals: extra seals of one head are harmless."""
+    while True:
+        await asyncio.sleep(interval.total_seconds())
+        try:
+            anchors = await run_in_threadpool(rolegate.audit.seal)
+        except Exception:
+            log.exception("sealing the audit chains failed; trying again in %s", interval)
+        else:
+            log.info("sealed %d audit chain heads", len(anchors))
 
 
 def tune_garbage_collector() -> None:

@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 from uuid import UUID
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from rolegate.audit.redact import redact
 from rolegate.db.models import AuditChainRecord, AuditEventRecord
 
 _STAGED: Final = "rolegate.audit.staged"  # Session.info key: entries waiting for the commit
+EVENTS: Final = cast(Table, AuditEventRecord.__table__)  # inserted through Core
 
 SUCCESS: Final = "success"
 FAILURE: Final = "failure"
@@ -100,10 +101,10 @@ def _append(session: Session, chain: UUID, items: list[PendingEvent]) -> None:
         row = _event_row(item, chain, seq, prev)
         rows.append(row)
         prev = row["hash"]
-    # One multi-row INSERT of plain rows (no ORM objects to track): several times faster for
-    # the decision trail's batches. A failure (a trigger, a full disk) raises here, in the
+    # One multi-row Core INSERT of plain rows, no ORM objects: several times faster for the
+    # decision trail's batches. A failure (a trigger, a full disk) raises here, in the
     # transaction.
-    session.execute(insert(AuditEventRecord), rows)
+    session.connection().execute(insert(EVENTS), rows)
     session.execute(
         update(AuditChainRecord).where(AuditChainRecord.chain_id == chain).values(hash=prev)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Final
 
 REDACTED: Final = "[redacted]"
@@ -11,6 +12,7 @@ REDACTED: Final = "[redacted]"
 _SECRET_MARKERS: Final = ("password", "secret", "token", "hash", "key", "credential")
 
 
+@lru_cache(maxsize=4096)  # the same few keys come back in every event
 def is_secret_key(key: str) -> bool:
     """Whether a mapping key names a secret, whose value must never be recorded."""
     lowered = key.lower()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ Item = TypeVar("Item")
 DEFAULT_CAPACITY: Final = 100_000
 DEFAULT_BATCH: Final = 500
 DEFAULT_INTERVAL: Final = 0.5  # seconds between writes when fewer than a batch are waiting
+DEFAULT_SHARE: Final = 0.25  # of one core's time, at most, spent writing
 MAX_BACKOFF: Final = 30.0  # seconds between retries while the database refuses writes
 
 
@@ -38,6 +40,14 @@ class TrailStats:
     buffered: int
 
 
+def pause_after(busy: float, share: float) -> float:
+    """How long the writer rests after ``busy`` seconds of writing, to take at most ``share``
+    of the time: a flood of denials then costs the checks at most that share of the process
+    (the GIL is one), and what the writer cannot keep up with waits in the buffer, or is
+    dropped and counted when the buffer is full."""
+    return busy * (1.0 - share) / share
+
+
 class DecisionTrail(Generic[Item, T]):
     """A bounded buffer of decisions and the thread that writes them in batches."""
 
@@ -49,9 +59,12 @@ class DecisionTrail(Generic[Item, T]):
         capacity: int = DEFAULT_CAPACITY,
         batch: int = DEFAULT_BATCH,
         interval: float = DEFAULT_INTERVAL,
+        share: float = DEFAULT_SHARE,
     ) -> None:
         self._describe, self._write = describe, write
         self._capacity, self._batch, self._interval = capacity, batch, interval
+        self._share = share
+        self._stop = threading.Event()  # cuts a pause short at close
         # deque.append and popleft are atomic under the GIL: offer() needs no lock.
         self._buffer: deque[Item] = deque()
         self._wake = threading.Event()
@@ -92,6 +105,7 @@ class DecisionTrail(Generic[Item, T]):
         self._stopping = True
         thread = self._thread
         if thread is not None:
+            self._stop.set()
             self._wake.set()
             thread.join(timeout)
         self.flush()
@@ -116,9 +130,11 @@ class DecisionTrail(Generic[Item, T]):
             self._wake.clear()
             backoff = self._interval
             while self._buffer and not self._stopping:
+                started = time.perf_counter()
                 if not self._write_batch():
                     backoff = min(MAX_BACKOFF, max(backoff, 0.5) * 2)  # the database is down
                     break
+                self._stop.wait(pause_after(time.perf_counter() - started, self._share))
 
     def _write_batch(self) -> bool:
         """Write up to one batch; on failure put it back (in order) and return False."""

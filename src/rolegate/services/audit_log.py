@@ -17,7 +17,7 @@ import jwt
 from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from rolegate.audit.chain import GLOBAL_CHAIN, ChainWalk, chain_of
+from rolegate.audit.chain import GENESIS, GLOBAL_CHAIN, Break, ChainWalk, chain_of
 from rolegate.audit.recorder import link_fields, lock_head
 from rolegate.authn.keys import Signer
 from rolegate.db.lookup import Ref
@@ -234,35 +234,18 @@ class AuditService:
 
     def _verify_chain(self, session: Session, chain: UUID, labels: dict[UUID, str]) -> ChainReport:
         head = session.get(AuditChainRecord, chain)
-        head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, "0" * 64)
+        head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
         anchors = [self._checked(session, row) for row in _anchor_rows(session, chain)]
-        prunes = [a for a in anchors if a.row.kind == PRUNE]
-        start = max(prunes, key=lambda a: a.row.seq) if prunes else None
-        walk = (
-            ChainWalk(after_seq=start.row.seq, after_hash=start.row.hash)
-            if start is not None
-            else ChainWalk()
-        )
-        sealed = {a.row.seq: a.row.hash for a in anchors if a.row.kind == SEAL}
-        seal_problem: tuple[int, str] | None = None
-        events = session.scalars(
-            select(AuditEventRecord)
-            .where(AuditEventRecord.chain_id == chain)
-            .order_by(AuditEventRecord.seq)
-            .execution_options(yield_per=_BATCH)
-        )
-        try:
-            for row in events:
-                if not walk.step(link_fields(row), row.hash):
-                    break
-                if row.seq in sealed and sealed[row.seq] != row.hash and seal_problem is None:
-                    seal_problem = (row.seq, f"event {row.seq} differs from the signed head")
-        finally:
-            events.close()  # a server-side cursor left open after a break warns, and holds on
-        broken = walk.end(head_seq=head_seq, head_hash=head_hash)
-        problem = broken.problem if broken is not None else None
-        if problem is None:
-            problem = _anchor_problem(anchors, walk.seq, seal_problem)
+        prunes = [a.row for a in anchors if a.row.kind == PRUNE]
+        start = max(prunes, key=lambda row: row.seq) if prunes else None
+        walk = ChainWalk(after_seq=start.seq, after_hash=start.hash) if start else ChainWalk()
+        # Only seals whose signature holds vouch for the events; a bad one is reported itself.
+        sealed = {a.row.seq: a.row.hash for a in anchors if a.row.kind == SEAL and not a.problem}
+        rewritten = _walk(session, chain, walk, sealed)
+        broken = walk.end(head_seq=head_seq, head_hash=head_hash) or rewritten
+        if broken is None:
+            problem = _anchor_problem(anchors, walk.seq)
+            broken = Break(None, walk.seq, problem) if problem is not None else None
         return ChainReport(
             chain_id=chain,
             label=labels.get(chain, str(chain)),
@@ -271,7 +254,7 @@ class AuditService:
             seals=sum(1 for a in anchors if a.row.kind == SEAL),
             broken_at=broken.event_id if broken is not None else None,
             broken_seq=broken.seq if broken is not None else None,
-            problem=problem,
+            problem=broken.problem if broken is not None else None,
         )
 
     def _checked(self, session: Session, row: AuditAnchorRecord) -> _Anchor:
@@ -330,17 +313,41 @@ def _anchor_rows(session: Session, chain: UUID) -> Sequence[AuditAnchorRecord]:
     return session.scalars(query.order_by(AuditAnchorRecord.seq)).all()
 
 
-def _anchor_problem(
-    anchors: list[_Anchor], last_seq: int, seal_problem: tuple[int, str] | None
-) -> str | None:
-    """The first problem with the chain's anchors: a bad signature, a sealed event that differs,
-    or a sealed event past the end (a tail cut off, the head row rewritten with it)."""
+def _walk(session: Session, chain: UUID, walk: ChainWalk, sealed: dict[int, str]) -> Break | None:
+    """Feed ``chain``'s events to ``walk`` in order, streamed, until it breaks. Returns the first
+    sealed event whose hash is not the one signed: the chain was rewritten and re-hashed from
+    there on, which its links alone cannot show."""
+    differs: Break | None = None
+    events = session.scalars(
+        select(AuditEventRecord)
+        .where(AuditEventRecord.chain_id == chain)
+        .order_by(AuditEventRecord.seq)
+        .execution_options(yield_per=_BATCH)
+    )
+    try:
+        for row in events:
+            if not walk.step(link_fields(row), row.hash):
+                break
+            if differs is None and sealed.get(row.seq, row.hash) != row.hash:
+                differs = Break(
+                    row.id,
+                    row.seq,
+                    "differs from the chain head signed here: the chain was rewritten up to it",
+                )
+    finally:
+        events.close()  # a server-side cursor left open after a break warns, and holds on
+    return differs
+
+
+def _anchor_problem(anchors: list[_Anchor], last_seq: int) -> str | None:
+    """The first problem with the chain's anchors: a bad signature, or a sealed event past the
+    end (a tail cut off, the head row rewritten with it)."""
     for anchor in anchors:
         if anchor.problem is not None:
             return anchor.problem
         if anchor.row.kind == SEAL and anchor.row.seq > last_seq:
             return f"events {last_seq + 1}..{anchor.row.seq} were sealed and are missing"
-    return seal_problem[1] if seal_problem is not None else None
+    return None
 
 
 def _labels(session: Session) -> dict[UUID, str]:

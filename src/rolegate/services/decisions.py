@@ -45,11 +45,17 @@ class DecisionLog:
         capacity: int,
         batch: int,
         interval: float,
+        share: float,
     ) -> None:
         self._ctx = ctx
         self.sample_rate = sample_rate
         self.trail: DecisionTrail[DecisionRecord, PendingEvent] = DecisionTrail(
-            describe, self._write, capacity=capacity, batch=batch, interval=interval
+            describe,
+            self._write,
+            capacity=capacity,
+            batch=batch,
+            interval=interval,
+            share=share,
         )
 
     def should_record_allow(self, snapshot: Snapshot, permission: str) -> bool:
