@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
@@ -57,6 +57,20 @@ def starts_with(column: InstrumentedAttribute[str], prefix: str) -> ColumnElemen
 def sort_key(order: Order) -> Callable[[Any], Sequence[object]]:
     """The cursor key of a row listed in ``order``: the row's values of the order's columns."""
     return lambda row: [getattr(row, column.key) for column in order.columns]
+
+
+def order_by(
+    sorts: Mapping[str, Sequence[InstrumentedAttribute[Any]]],
+    sort: str,
+    *,
+    descending: bool,
+    what: str,
+) -> Order:
+    """The :class:`Order` named ``sort`` among a listing's ``sorts``; :class:`InvalidInput`
+    naming them, for ``what`` is listed (``"roles"``), when it is none of them."""
+    if sort not in sorts:
+        raise InvalidInput(f"{what} sort by one of {', '.join(sorts)}")
+    return Order(sorts[sort], descending=descending)
 
 
 def check_limit(limit: int) -> int:

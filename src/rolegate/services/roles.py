@@ -28,7 +28,6 @@ from rolegate.errors import (
     GrantNotFound,
     InheritanceExists,
     InheritanceNotFound,
-    InvalidInput,
     PermissionNotFound,
     RoleExists,
     RoleNotFound,
@@ -42,8 +41,8 @@ from rolegate.services.builtins import refuse_tenant_admin
 from rolegate.services.etags import require_match
 from rolegate.services.pages import (
     DEFAULT_PAGE_SIZE,
-    Order,
     Page,
+    order_by,
     page_of,
     paged,
     sort_key,
@@ -137,9 +136,7 @@ class RoleService:
     ) -> Page[Role]:
         """One page of the tenant's roles whose names start with ``name_prefix``, sorted by
         ``sort``; pass the page's ``next_cursor`` (same filter and sort) for the next one."""
-        if sort not in _SORTS:
-            raise InvalidInput(f"roles sort by one of {', '.join(_SORTS)}")
-        order = Order(_SORTS[sort], descending=descending)
+        order = order_by(_SORTS, sort, descending=descending, what="roles")
         with self._ctx.db.reading() as session:
             tenant_row = require_tenant(session, tenant)
             query = select(RoleRecord).where(RoleRecord.tenant_id == tenant_row.id)

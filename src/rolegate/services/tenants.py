@@ -27,8 +27,8 @@ from rolegate.services._sessions import end_sessions
 from rolegate.services.builtins import TENANT_ADMIN, builtin_permissions
 from rolegate.services.pages import (
     DEFAULT_PAGE_SIZE,
-    Order,
     Page,
+    order_by,
     page_of,
     paged,
     sort_key,
@@ -122,9 +122,7 @@ class TenantService:
     ) -> Page[Tenant]:
         """One page of tenants whose slug starts with ``slug_prefix``, sorted by ``sort``;
         pass the page's ``next_cursor`` (with the same filter and sort) for the next one."""
-        if sort not in _SORTS:
-            raise InvalidInput(f"tenants sort by one of {', '.join(_SORTS)}")
-        order = Order(_SORTS[sort], descending=descending)
+        order = order_by(_SORTS, sort, descending=descending, what="tenants")
         query = select(TenantRecord)
         if slug_prefix:
             query = query.where(starts_with(TenantRecord.slug, slug_prefix))

@@ -35,8 +35,8 @@ from rolegate.services.etags import require_match
 from rolegate.services.memberships import join_tenant, leave_tenant, require_member
 from rolegate.services.pages import (
     DEFAULT_PAGE_SIZE,
-    Order,
     Page,
+    order_by,
     page_of,
     paged,
     sort_key,
@@ -284,9 +284,7 @@ class UserService:
     ) -> Page[User]:
         """One page of ``tenant``'s members, filtered (see :func:`_members`) and sorted by
         ``sort``; pass the page's ``next_cursor`` (same filters and sort) for the next one."""
-        if sort not in _SORTS:
-            raise InvalidInput(f"users sort by one of {', '.join(_SORTS)}")
-        order = Order(_SORTS[sort], descending=descending)
+        order = order_by(_SORTS, sort, descending=descending, what="users")
         with self._ctx.db.reading() as session:
             query = _members(
                 session,
