@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Generator, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from itertools import chain
@@ -178,7 +178,9 @@ def export_events(
 ) -> None:
     """Write events as JSON Lines, chain by chain and oldest first, streamed."""
     wanted = EventFilter(chain_ref(tenant), actor, action, target, outcome, since, until)
-    with open_rolegate(ctx) as rg, _closed_after(rg.audit.export(**wanted.keywords())) as events:
+    # Closed on the way out: a stream left half read would give its database connection back
+    # only when collected, after the facade (and its pool) is gone.
+    with open_rolegate(ctx) as rg, closing(rg.audit.export(**wanted.keywords())) as events:
         first = next(events, None)  # a bad filter or tenant fails before any file is made
         with _opened(output) as stream:
             count = write_lines(stream, events, first)
@@ -210,17 +212,6 @@ def _u_escape(ch: str) -> str:
     """``ch`` as JSON ``\\uXXXX`` escapes: a surrogate pair beyond the BMP (RFC 8259 §7)."""
     code = ch.encode("utf-16-be")
     return "".join(f"\\u{code[i]:02x}{code[i + 1]:02x}" for i in range(0, len(code), 2))
-
-
-@contextmanager
-def _closed_after(events: Iterator[AuditEvent]) -> Iterator[Iterator[AuditEvent]]:
-    """``events``, closed on the way out: a stream left half read would give its database
-    connection back only when collected, after the facade (and its pool) is gone."""
-    try:
-        yield events
-    finally:
-        if isinstance(events, Generator):
-            events.close()
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from typing import Any, Final
 from uuid import UUID
 
 import jwt
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from rolegate.audit.chain import GENESIS, GLOBAL_CHAIN, Break, ChainWalk, chain_of
@@ -83,7 +83,7 @@ class AuditService:
         """
         wanted = AuditFilter(actor, action, target, outcome, since, until)
         with self._ctx.db.reading() as session:
-            query = wanted.apply(select(AuditEventRecord), self._chain_condition(session, tenant))
+            query = self._matching(session, tenant, wanted)
             rows = session.scalars(paged(query, _NEWEST_FIRST, cursor=cursor, limit=limit)).all()
             return page_of(rows, limit=limit, key=sort_key(_NEWEST_FIRST), entity=event_entity)
 
@@ -126,7 +126,7 @@ class AuditService:
         checks it."""
         wanted = AuditFilter(actor, action, target, outcome, since, until)
         with self._ctx.db.reading() as session:
-            query = wanted.apply(select(AuditEventRecord), self._chain_condition(session, tenant))
+            query = self._matching(session, tenant, wanted)
             query = query.order_by(AuditEventRecord.chain_id, AuditEventRecord.seq)
             query = query.execution_options(yield_per=_BATCH)
             rows = session.scalars(query)
@@ -212,20 +212,15 @@ class AuditService:
         )
         return AuditAnchor(**{**_anchor_fields(anchor, labels), "removed": count})
 
-    def _chain_condition(self, session: Session, tenant: Ref | None) -> ColumnElement[bool] | None:
-        """Events of ``tenant``'s chain; a deleted tenant's trail is still found by its id."""
-        if tenant is None:
-            return None
-        if isinstance(tenant, UUID):
-            return AuditEventRecord.chain_id == tenant
-        return AuditEventRecord.chain_id == require_tenant(session, tenant).id
+    def _matching(self, session: Session, tenant: Ref | None, wanted: AuditFilter) -> Select[Any]:
+        """The events ``wanted`` keeps, of ``tenant``'s chain (every chain when None)."""
+        chain = None if tenant is None else AuditEventRecord.chain_id == _chain_id(session, tenant)
+        return wanted.apply(select(AuditEventRecord), chain)
 
     def _chains(self, session: Session, tenant: Ref | None) -> list[UUID]:
         """The chains to work on: ``tenant``'s, or every chain anything is stored for."""
         if tenant is not None:
-            if isinstance(tenant, UUID):
-                return [tenant]
-            return [chain_of(require_tenant(session, tenant).id)]
+            return [_chain_id(session, tenant)]
         known = select(AuditChainRecord.chain_id).union(
             select(AuditEventRecord.chain_id).distinct(),
             select(AuditAnchorRecord.chain_id).distinct(),
@@ -311,6 +306,12 @@ def _anchor(
 def _anchor_rows(session: Session, chain: UUID) -> Sequence[AuditAnchorRecord]:
     query: Select[Any] = select(AuditAnchorRecord).where(AuditAnchorRecord.chain_id == chain)
     return session.scalars(query.order_by(AuditAnchorRecord.seq)).all()
+
+
+def _chain_id(session: Session, tenant: Ref) -> UUID:
+    """The chain of ``tenant``: an id is taken as it is, so a deleted tenant's trail (and the
+    global chain, the nil UUID) is still found; a slug must name a tenant."""
+    return tenant if isinstance(tenant, UUID) else chain_of(require_tenant(session, tenant).id)
 
 
 def _walk(session: Session, chain: UUID, walk: ChainWalk, sealed: dict[int, str]) -> Break | None:
