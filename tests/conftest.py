@@ -20,6 +20,7 @@ from rolegate.db.base import Base
 from rolegate.db.engine import Database
 from rolegate.db.migrate import upgrade
 from tests.factories import FAST_HASHER, FakeClock
+from tests.pgserver import PrivatePostgres, postgres_bin
 
 POSTGRES_URL = os.environ.get("ROLEGATE_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("ROLEGATE_REQUIRE_POSTGRES", "") == "1"
@@ -143,3 +144,20 @@ def rg(database_url: str, clock: FakeClock) -> Iterator[Rolegate]:
     """A Rolegate on a fresh database, with a fake clock and cheap (real) argon2id."""
     with Rolegate(database_url, hasher=FAST_HASHER, clock=clock) as instance:
         yield instance
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A running PostgreSQL server of this test's own, to crash, stop or cut off; skipped (or,
+    under ``ROLEGATE_REQUIRE_POSTGRES=1``, failed) when PostgreSQL is not installed."""
+    bindir = postgres_bin()
+    if bindir is None:
+        if REQUIRE_POSTGRES:
+            pytest.fail("ROLEGATE_REQUIRE_POSTGRES=1 but no PostgreSQL binaries are installed")
+        pytest.skip(_SKIP_REASON)
+    server = PrivatePostgres(bindir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()

@@ -1,7 +1,7 @@
 """The ORM records, one module per aggregate; importing this registers them all on ``Base``."""
 
 from rolegate.db.models.audit import AuditAnchorRecord, AuditChainRecord, AuditEventRecord
-from rolegate.db.models.keys import SigningKeyRecord
+from rolegate.db.models.keys import ACCESS_TOKEN_KEY, AUDIT_SEAL_KEY, SigningKeyRecord
 from rolegate.db.models.permissions import PermissionRecord, ResourceRecord
 from rolegate.db.models.policy import PolicyChangeRecord, PolicyStateRecord
 from rolegate.db.models.roles import (
@@ -21,12 +21,15 @@ from rolegate.db.models.tenants import (
     DEFAULT_TENANT_SLUG,
     PLATFORM_TENANT_ID,
     PLATFORM_TENANT_SLUG,
+    InvitationRecord,
     MembershipRecord,
     TenantRecord,
 )
 from rolegate.db.models.users import UserRecord
 
 __all__ = [
+    "ACCESS_TOKEN_KEY",
+    "AUDIT_SEAL_KEY",
     "DEFAULT_TENANT_ID",
     "DEFAULT_TENANT_SLUG",
     "PLATFORM_TENANT_ID",
@@ -34,6 +37,7 @@ __all__ = [
     "AuditAnchorRecord",
     "AuditChainRecord",
     "AuditEventRecord",
+    "InvitationRecord",
     "LoginAttemptRecord",
     "LoginThrottleRecord",
     "MembershipRecord",

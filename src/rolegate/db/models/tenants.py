@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rolegate.db.base import Base, Timestamps, utcnow, uuid_pk
@@ -41,3 +41,24 @@ class MembershipRecord(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InvitationRecord(Base):
+    """A pending invitation of an existing account, already a member elsewhere, into a tenant:
+    the account joins only when it accepts while logged in (its consent), so no tenant can pull
+    in another tenant's account and read it. Accepted, declined and revoked invitations are
+    deleted; the audit trail keeps their history."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    #: The actor that invited (a user id, ``cli:<os user>`` or ``system``).
+    invited_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
