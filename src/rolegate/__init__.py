@@ -15,6 +15,7 @@ from rolegate.authz.holders import Holder, HolderPage
 from rolegate.config import Settings
 from rolegate.entities import (
     Assignment,
+    Invitation,
     Lockout,
     LoginAttempt,
     Membership,
@@ -49,6 +50,9 @@ from rolegate.errors import (
     InvalidName,
     InvalidPassword,
     InvalidToken,
+    InvitationExists,
+    InvitationExpired,
+    InvitationNotFound,
     MembershipExists,
     MembershipNotFound,
     NotFound,
@@ -105,6 +109,10 @@ __all__ = [
     "InvalidName",
     "InvalidPassword",
     "InvalidToken",
+    "Invitation",
+    "InvitationExists",
+    "InvitationExpired",
+    "InvitationNotFound",
     "Lockout",
     "LoginAttempt",
     "Membership",

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     session_lifetime: timedelta = Field(
         timedelta(hours=12), description="a session ends this long after login, used or not"
     )
+    invitation_ttl: timedelta = Field(
+        timedelta(days=7),
+        ge=timedelta(minutes=1),
+        le=timedelta(days=90),
+        description="how long an invitation into a tenant can be accepted",
+    )
     token_issuer: str = Field("rolegate", min_length=1, description="the `iss` claim")
     token_audience: str = Field("rolegate", min_length=1, description="the `aud` claim")
     token_algorithm: Literal["ES256", "EdDSA", "RS256", "HS256"] = Field(

@@ -58,6 +58,27 @@ class Membership:
 
 
 @dataclass(frozen=True, slots=True)
+class Invitation:
+    """A pending invitation of an account into ``tenant``: it joins only when it accepts.
+
+    ``username`` is the account as the inviter named it (a username as typed, or an id), so an
+    invitation tells the inviting tenant nothing about the account it did not already know.
+    """
+
+    id: UUID
+    tenant: str
+    user_id: UserId
+    username: str
+    created_at: datetime
+    expires_at: datetime
+    revision: int = field(default=0, compare=False)
+
+    def is_expired(self, now: datetime) -> bool:
+        """Whether the invitation can no longer be accepted at ``now``."""
+        return self.expires_at <= now
+
+
+@dataclass(frozen=True, slots=True)
 class Resource:
     """A resource permissions act on."""
 

@@ -7,9 +7,10 @@
     │   ├── TenantNotFound · UserNotFound · RoleNotFound · PermissionNotFound
     │   └── ResourceNotFound · MembershipNotFound · GrantNotFound
     │       · InheritanceNotFound · AssignmentNotFound · SessionNotFound
+    │       · InvitationNotFound
     ├── AlreadyExists
     │   ├── TenantExists · UserExists · RoleExists · PermissionExists · ResourceExists
-    │   └── MembershipExists · GrantExists · InheritanceExists
+    │   └── MembershipExists · GrantExists · InheritanceExists · InvitationExists
     ├── InvalidInput (also a ValueError)
     │   ├── InvalidName · InvalidPassword · InvalidExpiry · InvalidConfiguration
     ├── AuthenticationFailed
@@ -20,7 +21,7 @@
     │   └── EscalationDenied
     ├── Conflict
     │   ├── InheritanceCycle · TenantProtected · BuiltinProtected · ConcurrentChange
-    │   └── PreconditionFailed
+    │   └── PreconditionFailed · InvitationExpired
     └── StorageError
         └── SchemaNotCurrent
 
@@ -102,6 +103,14 @@ class SessionNotFound(NotFound):
     entity = "session"
 
 
+class InvitationNotFound(NotFound):
+    """No such invitation, or one addressed to someone else, or of another tenant (the same
+    answer, so invitation ids cannot be probed)."""
+
+    code = "invitation_not_found"
+    entity = "invitation"
+
+
 class AlreadyExists(RolegateError):
     """A thing with the same unique name already exists."""
 
@@ -152,6 +161,11 @@ class GrantExists(AlreadyExists):
 class InheritanceExists(AlreadyExists):
     code = "inheritance_exists"
     entity = "inheritance"
+
+
+class InvitationExists(AlreadyExists):
+    code = "invitation_exists"
+    entity = "invitation of user"
 
 
 class InvalidInput(RolegateError, ValueError):
@@ -314,6 +328,17 @@ class PreconditionFailed(Conflict):
     def __init__(self, current: str) -> None:
         super().__init__("the object changed since it was read; read it again and retry")
         self.current = current
+
+
+class InvitationExpired(Conflict):
+    """The invitation's time ran out: it can be declined, not accepted; the tenant may invite
+    again."""
+
+    code = "invitation_expired"
+
+    def __init__(self, invitation: UUID) -> None:
+        super().__init__(f"invitation {str(invitation)!r} has expired")
+        self.invitation = invitation
 
 
 class ConcurrentChange(Conflict):

@@ -35,6 +35,7 @@ from rolegate.services.assignments import AssignmentService
 from rolegate.services.audit_log import AuditService
 from rolegate.services.auth import AuthPolicy, AuthService
 from rolegate.services.decisions import ALLOWED, DENIED, DecisionLog
+from rolegate.services.invitations import InvitationService
 from rolegate.services.keys import KeyService
 from rolegate.services.memberships import MembershipService
 from rolegate.services.permissions import PermissionService
@@ -113,7 +114,8 @@ class Rolegate:
         hasher = hasher or self._default_hasher()
         passwords = PasswordPolicy(min_length=self.settings.password_min_length)
         self.users = UserService(ctx, hasher, passwords)
-        self.memberships = MembershipService(ctx)
+        self.memberships = MembershipService(ctx, invitation_ttl=self.settings.invitation_ttl)
+        self.invitations = InvitationService(ctx)
         self.resources = ResourceService(ctx)
         self.permissions = PermissionService(ctx)
         self.roles = RoleService(ctx)

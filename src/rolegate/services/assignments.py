@@ -27,7 +27,7 @@ from rolegate.services._context import (
     require_user,
 )
 from rolegate.services.access import audit_refusals, refuse_escalation, role_closure
-from rolegate.services.memberships import join_tenant
+from rolegate.services.memberships import join_tenant, needs_consent
 from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
 from rolegate.types import UserId
 
@@ -112,8 +112,10 @@ class AssignmentService:
     ) -> AssignmentOutcome:
         """:meth:`assign`, saying whether the assignment is new, changed, or was already so.
 
-        Without ``require_member`` a user who is not a member of ``tenant`` joins it. With it,
-        such a user is :class:`UserNotFound`, exactly like one that does not exist: a tenant's
+        Without ``require_member`` a user who is not a member of ``tenant`` joins it, unless it
+        belongs to other tenants and ``caller`` is no platform admin: it must accept an
+        invitation instead (:func:`.memberships.needs_consent`). With it, or then, such a user
+        is :class:`UserNotFound`, exactly like one that does not exist: a tenant's
         administrators can neither pull other tenants' users in nor learn who exists. With a
         ``caller``, only a role whose every permission the caller holds itself, even to itself
         (see :mod:`.access`).
@@ -126,7 +128,10 @@ class AssignmentService:
             tenant_row = require_tenant(tx, tenant)
             user_row = require_user(tx, user)
             member = _lock_membership(tx, tenant_row, user_row)
-            if member is None and require_member:
+            # Joining by assignment is no back door: another tenant's account needs an invitation.
+            if member is None and (
+                require_member or needs_consent(tx, caller, tenant_row, user_row)
+            ):
                 raise UserNotFound(str(user))
             role_row = require_role(tx, tenant_row, role)
             refuse_escalation(

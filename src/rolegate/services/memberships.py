@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import builtins
+from datetime import timedelta
+from typing import Any, Final, overload
+from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,6 +13,8 @@ from sqlalchemy.orm import Session
 from rolegate.authz.changes import Change
 from rolegate.db.lookup import Ref, find_user
 from rolegate.db.models import (
+    PLATFORM_TENANT_ID,
+    InvitationRecord,
     MembershipRecord,
     RoleRecord,
     SessionRecord,
@@ -17,11 +22,15 @@ from rolegate.db.models import (
     UserRecord,
     UserRoleRecord,
 )
-from rolegate.entities import Membership
-from rolegate.errors import MembershipExists, MembershipNotFound, UserNotFound
+from rolegate.entities import Invitation, Membership, Principal
+from rolegate.errors import InvitationExists, MembershipExists, MembershipNotFound, UserNotFound
 from rolegate.services._context import ServiceContext, require_tenant, require_user
 from rolegate.services._sessions import end_sessions
+from rolegate.services.access import is_member_elsewhere
 from rolegate.types import UserId
+
+#: How long an invitation can be accepted, unless the facade is configured otherwise.
+DEFAULT_INVITATION_TTL: Final = timedelta(days=7)
 
 
 def membership_entity(
@@ -31,25 +40,50 @@ def membership_entity(
     return Membership(tenant.slug, UserId(user.id), user.username, row.joined_at, revision)
 
 
+def invitation_entity(
+    row: InvitationRecord, tenant: TenantRecord, username: str, *, revision: int = 0
+) -> Invitation:
+    """The public value of an invitation row, naming the account as ``username``."""
+    return Invitation(
+        row.id, tenant.slug, UserId(row.user_id), username, row.created_at, row.expires_at, revision
+    )
+
+
 def join_tenant(
-    ctx: ServiceContext, tx: Session, tenant: TenantRecord, user: UserRecord, *, actor: str | None
+    ctx: ServiceContext,
+    tx: Session,
+    tenant: TenantRecord,
+    user: UserRecord,
+    *,
+    actor: str | None,
+    invitation: UUID | None = None,
 ) -> MembershipRecord | None:
-    """Make ``user`` a member of ``tenant`` unless already; return the new row, or None."""
+    """Make ``user`` a member of ``tenant`` unless already; return the new row, or None.
+    ``invitation`` names the invitation accepted, if the user joined by one."""
     if tx.get(MembershipRecord, (tenant.id, user.id)) is not None:
         return None
     row = MembershipRecord(tenant_id=tenant.id, user_id=user.id, joined_at=ctx.now())
     tx.add(row)
     tx.flush()
+    details: dict[str, Any] = {"username": user.username}
+    if invitation is not None:
+        details["invitation"] = str(invitation)
     ctx.audit(
-        tx,
-        "membership.added",
-        "user",
-        user.id,
-        tenant_id=tenant.id,
-        actor=actor,
-        details={"username": user.username},
+        tx, "membership.added", "user", user.id, tenant_id=tenant.id, actor=actor, details=details
     )
     return row
+
+
+def needs_consent(
+    tx: Session, caller: Principal | None, tenant: TenantRecord, user: UserRecord
+) -> bool:
+    """Whether ``user`` may join ``tenant`` for ``caller`` only by accepting an invitation: the
+    account belongs to another tenant and the caller is no platform admin. Else a tenant's
+    admin could pull in another tenant's account and read it (email, last login). Calls
+    without a caller (the library, the CLI operator) are trusted, as in :mod:`.access`."""
+    if caller is None or caller.tenant_id == PLATFORM_TENANT_ID:
+        return False
+    return is_member_elsewhere(tx, user.id, tenant.id)
 
 
 def require_member(
@@ -114,18 +148,81 @@ def leave_tenant(
 class MembershipService:
     """Adds users to tenants and removes them (with their role assignments there)."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
-        self._ctx = ctx
+    def __init__(
+        self, ctx: ServiceContext, *, invitation_ttl: timedelta = DEFAULT_INVITATION_TTL
+    ) -> None:
+        self._ctx, self._invitation_ttl = ctx, invitation_ttl
 
-    def add(self, tenant: Ref, user: Ref, *, actor: str | None = None) -> Membership:
-        """Make ``user`` a member of ``tenant``."""
+    @overload
+    def add(
+        self, tenant: Ref, user: Ref, *, actor: str | None = None, caller: None = None
+    ) -> Membership: ...
+
+    @overload
+    def add(
+        self, tenant: Ref, user: Ref, *, actor: str | None = None, caller: Principal
+    ) -> Membership | Invitation: ...
+
+    def add(
+        self,
+        tenant: Ref,
+        user: Ref,
+        *,
+        actor: str | None = None,
+        caller: Principal | None = None,
+    ) -> Membership | Invitation:
+        """Make ``user`` a member of ``tenant``, or, when the account belongs to other tenants
+        and ``caller`` is no platform admin (see :func:`needs_consent`), invite it: the
+        :class:`Invitation` returned is accepted or declined by the account itself
+        (:class:`~rolegate.services.invitations.InvitationService`)."""
         with self._ctx.transaction() as tx:
             tenant_row, user_row = require_tenant(tx, tenant), require_user(tx, user)
+            if tx.get(MembershipRecord, (tenant_row.id, user_row.id)) is not None:
+                raise MembershipExists(user_row.username, tenant=tenant_row.slug)
+            if needs_consent(tx, caller, tenant_row, user_row):
+                return self._invite(tx, tenant_row, user_row, named=str(user), actor=actor)
             row = join_tenant(self._ctx, tx, tenant_row, user_row, actor=actor)
             if row is None:
                 raise MembershipExists(user_row.username, tenant=tenant_row.slug)
             revision = self._ctx.bump(tx, Change.member(tenant_row.id, user_row.id))
             return membership_entity(row, tenant_row, user_row, revision=revision)
+
+    def _invite(
+        self, tx: Session, tenant: TenantRecord, user: UserRecord, *, named: str, actor: str | None
+    ) -> Invitation:
+        """Stage an invitation of ``user`` into ``tenant`` (one live one per pair; an expired
+        one is replaced), audited as ``membership.invited`` under the name the inviter used."""
+        now = self._ctx.now()
+        row = tx.scalar(
+            select(InvitationRecord).where(
+                InvitationRecord.tenant_id == tenant.id, InvitationRecord.user_id == user.id
+            )
+        )
+        if row is not None and row.expires_at > now:
+            raise InvitationExists(named, tenant=tenant.slug)
+        if row is not None:
+            tx.delete(row)
+            tx.flush()
+        row = InvitationRecord(
+            tenant_id=tenant.id,
+            user_id=user.id,
+            invited_by=self._ctx.actor(actor),
+            created_at=now,
+            expires_at=now + self._invitation_ttl,
+        )
+        tx.add(row)
+        tx.flush()
+        self._ctx.audit(
+            tx,
+            "membership.invited",
+            "user",
+            user.id,
+            tenant_id=tenant.id,
+            actor=actor,
+            details={"invitation": str(row.id), "user": named, "expires_at": row.expires_at},
+        )
+        # Nothing a check reads has changed (the account is no member yet): nothing to bump.
+        return invitation_entity(row, tenant, named, revision=self._ctx.current_revision(tx))
 
     def remove(self, tenant: Ref, user: Ref, *, actor: str | None = None) -> int:
         """End ``user``'s membership of ``tenant`` (their roles there go with it); return the

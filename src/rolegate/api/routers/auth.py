@@ -1,4 +1,5 @@
-"""``/v1/auth``: log in, refresh, log out, the caller, its sessions and its password."""
+"""``/v1/auth``: log in, refresh, log out, the caller, its sessions, its password and its
+invitations."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rolegate.api.schemas.auth import (
     SessionsEnded,
     TokenResponse,
 )
+from rolegate.api.schemas.users import InvitationRead, MembershipRead
 from rolegate.errors import (
     InvalidCredentials,
     InvalidInput,
@@ -130,6 +132,31 @@ def end_other_sessions(
         actor=str(principal.user_id),
     )
     return SessionsEnded(ended=ended)
+
+
+@router.get("/invitations")
+def invitations(principal: CurrentPrincipal, rolegate: RolegateDep) -> list[InvitationRead]:
+    """The invitations into other tenants the caller may still accept, oldest first."""
+    pending = rolegate.invitations.list_for_user(principal.user_id)
+    return [InvitationRead.of(invitation) for invitation in pending]
+
+
+@router.post("/invitations/{invitation}/accept")
+def accept_invitation(
+    invitation: UUID, principal: CurrentPrincipal, rolegate: RolegateDep
+) -> MembershipRead:
+    """Join the inviting tenant (log in there to act in it); 409 ``invitation_expired`` once
+    its time is up. Someone else's invitation is the same 404 as a missing one."""
+    joined = rolegate.invitations.accept(invitation, user=principal.user_id)
+    return MembershipRead.of(joined)
+
+
+@router.post("/invitations/{invitation}/decline", status_code=status.HTTP_204_NO_CONTENT)
+def decline_invitation(
+    invitation: UUID, principal: CurrentPrincipal, rolegate: RolegateDep
+) -> None:
+    """Refuse an invitation: it is deleted. Someone else's is the same 404 as a missing one."""
+    rolegate.invitations.decline(invitation, user=principal.user_id)
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)

@@ -3,7 +3,8 @@
 Users are global identities that join tenants; seen from a tenant, only its members exist: any
 other user, like a missing one, is the same 404 ``user_not_found``. Creating a user here makes
 an account *and* a membership; deleting one ends only the membership (the account stays, for
-the other tenants it may belong to). ``POST .../members`` adds an existing account.
+the other tenants it may belong to). ``POST .../members`` adds an existing account, or invites
+one that belongs to other tenants (it joins when it accepts: ``/v1/auth/invitations``).
 
 Accounts carry an ``ETag``; send it back as ``If-Match`` on PATCH or DELETE to change only the
 version you read (412 ``precondition_failed`` otherwise: no lost updates).
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from rolegate.api.deps import Caller, RolegateDep, requires
 from rolegate.api.schemas.common import Cursor, Limit, SortOrder
 from rolegate.api.schemas.users import (
+    InvitationRead,
     LockoutRead,
     MemberAdd,
     MembershipRead,
@@ -29,7 +31,7 @@ from rolegate.api.schemas.users import (
     UserRead,
     UserUpdate,
 )
-from rolegate.entities import User
+from rolegate.entities import Invitation, User
 from rolegate.names import MAX_EMAIL_LENGTH
 from rolegate.services.builtins import SESSIONS_READ, SESSIONS_REVOKE, USERS_READ, USERS_WRITE
 from rolegate.services.etags import entity_tag
@@ -149,15 +151,43 @@ def remove_user(
     rolegate.users.remove_member(caller.tenant_id, user, if_match=if_match, actor=caller.actor)
 
 
-@router.post("/members", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/members",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        status.HTTP_202_ACCEPTED: {
+            "model": InvitationRead,
+            "description": "the account belongs to other tenants: invited, not yet a member",
+        }
+    },
+)
 def add_member(
     body: MemberAdd, response: Response, caller: CanWriteUsers, rolegate: RolegateDep
-) -> MembershipRead:
-    """Make an existing account (by username or id) a member; 409 ``membership_exists`` if it
-    is one already. Remove it with ``DELETE .../users/{user}``."""
-    membership = rolegate.memberships.add(caller.tenant_id, body.user, actor=caller.actor)
-    response.headers["Location"] = f"/v1/tenants/{caller.tenant_id}/users/{membership.user_id}"
-    return MembershipRead.of(membership)
+) -> MembershipRead | InvitationRead:
+    """Make an existing account (by username or id) a member (201); 409 ``membership_exists``
+    if it is one already. An account that belongs to other tenants joins only by accepting
+    an invitation (202 with it), unless a platform admin adds it. Remove a member with
+    ``DELETE .../users/{user}``."""
+    added = rolegate.memberships.add(
+        caller.tenant_id, body.user, actor=caller.actor, caller=caller.principal
+    )
+    if isinstance(added, Invitation):
+        response.status_code = status.HTTP_202_ACCEPTED
+        return InvitationRead.of(added)
+    response.headers["Location"] = f"/v1/tenants/{caller.tenant_id}/users/{added.user_id}"
+    return MembershipRead.of(added)
+
+
+@router.get("/invitations")
+def list_invitations(caller: CanReadUsers, rolegate: RolegateDep) -> list[InvitationRead]:
+    """The invitations the tenant sent that can still be accepted, oldest first."""
+    return [InvitationRead.of(sent) for sent in rolegate.invitations.list(caller.tenant_id)]
+
+
+@router.delete("/invitations/{invitation}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_invitation(invitation: UUID, caller: CanWriteUsers, rolegate: RolegateDep) -> None:
+    """Withdraw an invitation; one of another tenant is the same 404 as a missing one."""
+    rolegate.invitations.revoke(caller.tenant_id, invitation, actor=caller.actor)
 
 
 @router.post("/users/{user}/unlock")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from rolegate.api.schemas.auth import SessionFields
 from rolegate.api.schemas.common import PatchModel, RequestModel
-from rolegate.entities import Lockout, LoginAttempt, Membership, Session, User
+from rolegate.entities import Invitation, Lockout, LoginAttempt, Membership, Session, User
 from rolegate.names import MAX_EMAIL_LENGTH, MAX_USERNAME_LENGTH
 from rolegate.services.pages import Page
 from rolegate.services.users import MAX_FULL_NAME, UNSET, Unset
@@ -136,6 +136,28 @@ class MembershipRead(BaseModel):
             user_id=membership.user_id,
             username=membership.username,
             joined_at=membership.joined_at,
+        )
+
+
+class InvitationRead(BaseModel):
+    """A pending invitation into a tenant. It names the account only as the inviter did (or,
+    to the account itself, by its username), and nothing else about it."""
+
+    id: UUID
+    tenant: str = Field(description="the inviting tenant's slug")
+    username: str = Field(description="the account, as the inviter named it")
+    created_at: datetime
+    expires_at: datetime = Field(description="after this, it can no longer be accepted")
+
+    @classmethod
+    def of(cls, invitation: Invitation) -> InvitationRead:
+        """The view of ``invitation``."""
+        return cls(
+            id=invitation.id,
+            tenant=invitation.tenant,
+            username=invitation.username,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
         )
 
 
