@@ -215,3 +215,13 @@ async def test_an_account_of_no_tenant_is_added_directly(
     response = await client.post(MEMBERS, json={"user": "bob"}, headers=admin)
     assert response.status_code == 201, response.text
     assert (await client.get("/v1/tenants/acme/invitations", headers=admin)).json() == []
+
+
+async def test_creating_a_user_with_a_taken_name_pulls_no_account_in(
+    rg: Rolegate, client: httpx.AsyncClient, admin: Headers
+) -> None:
+    body = {"username": "carol", "password": "another long password 93"}
+    response = await client.post("/v1/tenants/acme/users", json=body, headers=admin)
+    assert_problem(response, 409, "user_exists")
+    assert "carol@example.com" not in response.text
+    assert "carol" not in [m.username for m in rg.memberships.list("acme")]
