@@ -13,7 +13,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 
-from rolegate import MigrationBrokeReferences, Rolegate
+from rolegate import MigrationBrokeReferences, Rolegate, StorageError
 from rolegate.db.engine import Database
 from rolegate.db.migrate import current_revision, head_revision, upgrade
 from tests.factories import FAST_HASHER
@@ -128,3 +128,14 @@ def test_a_migration_leaving_a_dangling_reference_is_rolled_back(
     with db.engine.connect() as connection:
         assert count_rows(connection)["users"] == 2
     assert _foreign_keys(db) == 1
+
+
+def test_a_connection_already_in_a_transaction_is_refused(db: Database) -> None:
+    """Foreign keys cannot be switched off inside a transaction: migrating anyway could
+    cascade, so the environment refuses before running anything."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as connection, pytest.raises(StorageError, match="outside any"):
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    assert current_revision(db) is None
