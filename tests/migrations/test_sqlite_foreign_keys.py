@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Connection
 
 from rolegate import MigrationBrokeReferences, Rolegate, StorageError
 from rolegate.db.engine import Database
@@ -103,7 +104,6 @@ def test_a_migration_leaving_a_dangling_reference_is_rolled_back(
     db: Database, tmp_path: Path
 ) -> None:
     _acme_at_0002(db)
-    upgrade(db)
     versions = tmp_path / "versions"
     versions.mkdir()
     (versions / "9999_orphans.py").write_text(
@@ -118,16 +118,25 @@ def test_a_migration_leaving_a_dangling_reference_is_rolled_back(
     config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", f"{MIGRATIONS / 'versions'}:{versions}")
 
-    with db.engine.connect() as connection, pytest.raises(MigrationBrokeReferences) as raised:
+    with db.engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "9999")
+        command.upgrade(config, head_revision())
+        assert _pragma(connection) == 1, "foreign keys are back on for this connection"
+        with pytest.raises(MigrationBrokeReferences) as raised:
+            command.upgrade(config, "9999")
+        assert _pragma(connection) == 1, "and back on after a rolled back upgrade too"
 
     assert raised.value.code == "migration_broke_references"
     assert raised.value.violations == {"memberships -> users": 2}
     assert current_revision(db) == head_revision()
     with db.engine.connect() as connection:
         assert count_rows(connection)["users"] == 2
-    assert _foreign_keys(db) == 1
+
+
+def _pragma(connection: Connection) -> int:
+    value = int(connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one())
+    connection.rollback()  # hand the next migration a connection outside any transaction
+    return value
 
 
 def test_a_connection_already_in_a_transaction_is_refused(db: Database) -> None:
