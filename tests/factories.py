@@ -676,6 +676,6 @@ def downgrade(db: Database, revision: str) -> None:
     """Migrate ``db`` down to ``revision`` with alembic (rolegate itself only ever upgrades)."""
     config = Config()
     config.set_main_option("script_location", str(Path(migrate.__file__).with_name("migrations")))
-    with db.engine.begin() as connection:
+    with db.engine.connect() as connection:  # env.py begins and commits the transaction
         config.attributes["connection"] = connection
         command.downgrade(config, revision)

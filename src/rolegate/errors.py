@@ -23,7 +23,7 @@
     │   ├── InheritanceCycle · TenantProtected · BuiltinProtected · ConcurrentChange
     │   └── PreconditionFailed · InvitationExpired
     └── StorageError
-        └── SchemaNotCurrent
+        └── SchemaNotCurrent · MigrationBrokeReferences
 
 The edges (CLI, HTTP) map these classes to exit codes and problem documents in one table each;
 nothing else in rolegate raises bare ``Exception`` or ``RuntimeError``.
@@ -364,3 +364,15 @@ class SchemaNotCurrent(StorageError):
             "run `rolegate db upgrade`"
         )
         self.current, self.head = current, head
+
+
+class MigrationBrokeReferences(StorageError):
+    """After migrating, rows pointed at rows that do not exist (SQLite's foreign key check);
+    the whole upgrade was rolled back, the database is as it was."""
+
+    code = "migration_broke_references"
+
+    def __init__(self, violations: dict[str, int]) -> None:
+        listed = ", ".join(f"{link} ({count} rows)" for link, count in sorted(violations.items()))
+        super().__init__(f"migration rolled back: rows would reference missing rows: {listed}")
+        self.violations = violations

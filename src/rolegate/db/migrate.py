@@ -39,10 +39,14 @@ def current_revision(db: Database) -> str | None:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    """Apply every migration up to ``revision`` in one transaction."""
+    """Apply every migration up to ``revision`` in one transaction.
+
+    The connection is handed over outside a transaction: the environment (migrations/env.py)
+    switches SQLite's foreign keys off before beginning it, and checks them before committing.
+    """
     config = _config()
     try:
-        with db.engine.begin() as connection:
+        with db.engine.connect() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except DBAPIError as exc:

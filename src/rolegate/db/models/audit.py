@@ -24,7 +24,9 @@ class AuditEventRecord(Base):
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        UniqueConstraint("chain_id", "seq"),
+        # Named as migration 0005 created it; the naming convention would say ..._chain_id_seq,
+        # and renaming a constraint is not worth a migration.
+        UniqueConstraint("chain_id", "seq", name="uq_audit_events_chain_id"),
         Index("ix_audit_events_tenant_time", "tenant_id", "occurred_at"),
         Index("ix_audit_events_time", "occurred_at", "chain_id", "seq"),
     )
