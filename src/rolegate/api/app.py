@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rolegate import __version__
+from rolegate.api.logs import redact_access_logs
 from rolegate.api.metrics import Metrics, RequestMetrics
 from rolegate.api.origin import RequestOrigin, trusted_networks
 from rolegate.api.problems import (
@@ -158,6 +159,7 @@ def _build(
         lifespan=lifespan,
     )
     app.state.rolegate = rolegate
+    redact_access_logs()
     app.state.trusted_proxies = trusted = trusted_networks(trusted_proxies)
     app.state.metrics = metrics = Metrics(rolegate)
     install_problem_handlers(app)
