@@ -179,3 +179,36 @@ def test_no_token_in_a_url_or_a_header_reaches_the_access_log(tmp_path: Path) ->
     for secret in (access, access.split(".")[1], refresh, "oauth-code-1234", "shh-9876"):
         assert secret not in logged
     assert "Access_Token=[redacted]&CODE=[redacted]&Client_Secret=[redacted]&page=2" in logged
+
+
+def test_metrics_on_their_own_address_are_not_on_the_main_listener(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    metrics_url = f"http://127.0.0.1:{free_port()}"
+    env = {"ROLEGATE_METRICS_ADDRESS": metrics_url.removeprefix("http://")}
+    server, base_url = start_server(tmp_path, url, extra_env=env)
+    try:
+        assert httpx.get(f"{base_url}/metrics", timeout=10).status_code == 404
+        scraped = httpx.get(f"{metrics_url}/metrics", timeout=10)
+        assert scraped.status_code == 200
+        assert scraped.headers["content-type"].startswith("text/plain; version=0.0.4")
+        # The main listener's requests, counted in the registry the metrics listener reads.
+        assert 'route="/healthz",status="200"' in scraped.text
+        assert httpx.get(f"{metrics_url}/healthz", timeout=10).status_code == 404
+    finally:
+        stderr = stop(server)
+    assert server.returncode in (0, -signal.SIGTERM), stderr
+    assert "Application shutdown complete" in stderr
+
+
+def test_metrics_on_their_own_address_need_a_single_worker(tmp_path: Path) -> None:
+    env = {**os.environ, "ROLEGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    env["ROLEGATE_METRICS_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    result = subprocess.run(
+        [str(ROLEGATE), "serve", "--port", str(free_port()), "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert b"ROLEGATE_METRICS_ADDRESS" in result.stderr and b"Traceback" not in result.stderr
