@@ -5,6 +5,7 @@ result, the authorization cache and the decision trail; only for holders of
 from __future__ import annotations
 
 import re
+import socket
 
 import httpx
 import pytest
@@ -12,7 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from rolegate import Rolegate
 from rolegate.api import create_app
+from rolegate.api.metrics import Metrics
+from rolegate.api.metrics_listener import metrics_listener
 from rolegate.config import Settings
+from rolegate.errors import InvalidConfiguration
 from tests.factories import (
     FAST_HASHER,
     AuthActions,
@@ -178,3 +182,26 @@ async def test_an_app_whose_metrics_are_served_elsewhere_has_no_metrics_route(
     transport = httpx.ASGITransport(app=create_app(rg, serve_metrics=False))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         assert (await client.get("/metrics", headers=scraper)).status_code == 404
+
+
+async def test_a_metrics_address_in_use_is_a_clear_configuration_error(rg: Rolegate) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        with pytest.raises(InvalidConfiguration, match="metrics_address"):
+            async with metrics_listener(Metrics(rg), address):
+                pass
+
+
+async def test_the_metrics_listener_serves_the_apps_registry(rg: Rolegate) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    instruments = Metrics(rg)
+    instruments.record("GET", "/healthz", 200, 0.001)
+    async with metrics_listener(instruments, f"127.0.0.1:{port}"):
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"http://127.0.0.1:{port}/metrics")
+            elsewhere = await client.get(f"http://127.0.0.1:{port}/v1/auth/me")
+    assert response.status_code == 200 and elsewhere.status_code == 404
+    found = samples(response.text)
+    labels = (("method", "GET"), ("route", "/healthz"), ("status", "200"))
+    assert found[("rolegate_http_requests_total", labels)] == 1
