@@ -264,6 +264,16 @@ def member_with_password(
     rg.memberships.add(tenant, username)
 
 
+def metrics_scraper(rg: Rolegate, username: str = "prometheus") -> dict[str, str]:
+    """The ``Authorization`` header of a Prometheus scraper: a platform member holding only
+    ``rolegate:metrics:read``, logged in through the library (no login counted by the API)."""
+    member_with_password(rg, username, tenant="platform")
+    rg.roles.create("platform", "metrics-reader", permissions=["rolegate:metrics:read"])
+    rg.assignments.assign("platform", username, "metrics-reader")
+    tokens = rg.auth.login(username, PASSWORD, tenant="platform")
+    return {"Authorization": f"Bearer {tokens.access_token}"}
+
+
 def stored_password_hash(rg: Rolegate, username: str) -> str | None:
     """The password hash column, read with SQLAlchemy (the API never returns it)."""
     with rg.db.reading() as session:

@@ -148,6 +148,11 @@ class Settings(BaseSettings):
         ge=timedelta(seconds=1),
         description="`rolegate serve` signs every audit chain's head this often (unset: never)",
     )
+    metrics_address: str | None = Field(
+        None,
+        pattern=r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):[0-9]{1,5}$",
+        description="host:port serving /metrics without a token, instead of the main listener",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -211,14 +211,15 @@ class LoginAttempt:
 
 @dataclass(frozen=True, slots=True)
 class SigningKey:
-    """A token signing key as listed: never its private part."""
+    """A signing key as listed: never its private part."""
 
     kid: str
     algorithm: str
     created_at: datetime
     retired_at: datetime | None
     verify_until: datetime | None
-    is_signing: bool  # the key new tokens are signed with
+    purpose: str  # "access" (tokens, in the JWKS) or "audit_seal" (seals and prune anchors)
+    is_signing: bool  # the key new tokens (or seals) of its purpose are signed with
     public_jwk: dict[str, Any] = field(default_factory=dict)
 
 

@@ -24,6 +24,7 @@ from tests.factories import (
     build_documents_policy,
     build_readers,
     member_with_password,
+    metrics_scraper,
 )
 
 pytestmark = pytest.mark.anyio
@@ -440,8 +441,9 @@ async def test_a_callers_lost_permission_is_honoured_on_the_next_request(
 
 
 async def test_checks_are_counted_by_decision_with_cache_hits_and_misses(
-    client: httpx.AsyncClient, checker: dict[str, str]
+    client: httpx.AsyncClient, policy: Rolegate, checker: dict[str, str]
 ) -> None:
+    scraper = metrics_scraper(policy)
     allowed = {"user": "alice", "permission": "documents:read"}
     denied = {"user": "bob", "permission": "documents:read"}
     for body in (allowed, allowed, denied):
@@ -449,7 +451,7 @@ async def test_checks_are_counted_by_decision_with_cache_hits_and_misses(
     batch = checks(("alice", "documents:write"), ("bob", "documents:write"), ("nobody", "x:y"))
     await client.post(f"{ACME}/check/batch", json=batch, headers=checker)
 
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=scraper)).text
     found = {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)

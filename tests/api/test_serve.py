@@ -61,9 +61,14 @@ def test_serve_answers_a_login_over_http(tmp_path: Path) -> None:
 
 
 def start_server(
-    tmp_path: Path, url: str, *, extra_env: dict[str, str] | None = None
+    tmp_path: Path,
+    url: str,
+    *,
+    extra_env: dict[str, str] | None = None,
+    capture_stdout: bool = False,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """``rolegate serve`` on ``url`` at a free port, healthy; its stderr is piped."""
+    """``rolegate serve`` on ``url`` at a free port, healthy; its stderr is piped (and its
+    stdout, where uvicorn writes the access log, with ``capture_stdout``)."""
     port = free_port()
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("ROLEGATE_BOOTSTRAP_")}
     env = {
@@ -77,7 +82,7 @@ def start_server(
         [str(ROLEGATE), "serve", "--port", str(port)],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     base_url = f"http://127.0.0.1:{port}"
@@ -87,9 +92,14 @@ def start_server(
 
 def stop(server: subprocess.Popen[bytes]) -> str:
     """Stop ``server`` and return what it wrote to stderr."""
+    return stop_and_read(server)[1]
+
+
+def stop_and_read(server: subprocess.Popen[bytes]) -> tuple[str, str]:
+    """Stop ``server`` and return what it wrote to stdout (if piped) and stderr."""
     server.terminate()
-    _, stderr = server.communicate(timeout=30)
-    return stderr.decode()
+    stdout, stderr = server.communicate(timeout=30)
+    return (stdout or b"").decode(), stderr.decode()
 
 
 def login(base_url: str, username: str, password: str, tenant: str) -> httpx.Response:
@@ -146,3 +156,59 @@ def test_a_bootstrap_password_the_policy_refuses_stops_the_server_with_a_clear_e
     )
     assert result.returncode != 0
     assert b"password" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_no_token_in_a_url_or_a_header_reaches_the_access_log(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    with Rolegate(url, hasher=FAST_HASHER) as rg:
+        member_with_password(rg, "alice", tenant="acme")
+    server, base_url = start_server(tmp_path, url, capture_stdout=True)
+    try:
+        tokens = login(base_url, "alice", PASSWORD, "acme").json()
+        access, refresh = tokens["access_token"], tokens["refresh_token"]
+        query = f"Access_Token={access}&CODE=oauth-code-1234&Client_Secret=shh-9876&page=2"
+        me = httpx.get(f"{base_url}/v1/auth/me?{query}", timeout=10)
+        assert me.status_code == 401  # a token in the URL is no credential (RFC 6750 §2.3)
+        headers = {"Authorization": f"Bearer {access}"}
+        assert httpx.get(f"{base_url}/v1/auth/me", headers=headers, timeout=10).is_success
+        httpx.get(f"{base_url}/v1/no/such/{access}?refresh_token={refresh}", timeout=10)
+    finally:
+        stdout, stderr = stop_and_read(server)
+    logged = stdout + stderr
+    assert '"GET /v1/auth/me?' in logged, logged  # the access log is on, and was captured
+    for secret in (access, access.split(".")[1], refresh, "oauth-code-1234", "shh-9876"):
+        assert secret not in logged
+    assert "Access_Token=[redacted]&CODE=[redacted]&Client_Secret=[redacted]&page=2" in logged
+
+
+def test_metrics_on_their_own_address_are_not_on_the_main_listener(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    metrics_url = f"http://127.0.0.1:{free_port()}"
+    env = {"ROLEGATE_METRICS_ADDRESS": metrics_url.removeprefix("http://")}
+    server, base_url = start_server(tmp_path, url, extra_env=env)
+    try:
+        assert httpx.get(f"{base_url}/metrics", timeout=10).status_code == 404
+        scraped = httpx.get(f"{metrics_url}/metrics", timeout=10)
+        assert scraped.status_code == 200
+        assert scraped.headers["content-type"].startswith("text/plain; version=0.0.4")
+        # The main listener's requests, counted in the registry the metrics listener reads.
+        assert 'route="/healthz",status="200"' in scraped.text
+        assert httpx.get(f"{metrics_url}/healthz", timeout=10).status_code == 404
+    finally:
+        stderr = stop(server)
+    assert server.returncode in (0, -signal.SIGTERM), stderr
+    assert "Application shutdown complete" in stderr
+
+
+def test_metrics_on_their_own_address_need_a_single_worker(tmp_path: Path) -> None:
+    env = {**os.environ, "ROLEGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    env["ROLEGATE_METRICS_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    result = subprocess.run(
+        [str(ROLEGATE), "serve", "--port", str(free_port()), "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert b"ROLEGATE_METRICS_ADDRESS" in result.stderr and b"Traceback" not in result.stderr

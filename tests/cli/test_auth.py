@@ -249,6 +249,27 @@ def test_keys_rotate_adds_the_signing_key_and_keeps_the_old_one_verifying(
     assert event.actor.startswith("cli:")
 
 
+def test_keys_rotate_audit_seal_rotates_the_seal_key_alone_and_the_list_shows_purposes(
+    cli: Cli, rg: Rolegate, alice: UUID
+) -> None:
+    before = login(cli, "alice")
+    cli.ok("audit", "seal")  # the first seal makes the seal key
+    [token_key, seal_key] = sorted(cli.json("keys", "list"), key=lambda k: k["purpose"])
+    assert (token_key["purpose"], seal_key["purpose"]) == ("access", "audit_seal")
+
+    out = cli.ok("keys", "rotate", "--audit-seal")
+    new_kid = out.removeprefix("new audit seal key ").split(" ")[0]
+    assert out == f"new audit seal key {new_kid} (ES256)\n"
+    keys = {k["kid"]: k for k in cli.json("keys", "list")}
+    assert keys[new_kid]["purpose"] == "audit_seal" and keys[new_kid]["is_signing"]
+    assert not keys[seal_key["kid"]]["is_signing"]
+    assert keys[token_key["kid"]]["is_signing"]  # the token key is untouched
+    assert rg.auth.verify(before["access_token"]).user_id == alice
+    listed = cli.ok("keys", "list")
+    assert "audit_seal" in next(line for line in listed.splitlines() if new_kid in line)
+    assert "access" in next(line for line in listed.splitlines() if token_key["kid"] in line)
+
+
 # --- lockouts -----------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from rolegate import (
     BuiltinProtected,
@@ -33,6 +33,7 @@ from rolegate.db.models import (
 )
 from rolegate.entities import Principal
 from rolegate.services.builtins import (
+    METRICS_READ,
     PLATFORM_PERMISSIONS,
     ROLES_ESCALATE,
     ROLES_WRITE,
@@ -267,6 +268,78 @@ def test_migration_0004_renames_what_squats_its_names_and_seeds_every_tenant(
         assert [a.role for a in rg.assignments.list(renamed)] == [squatting_role]
         assert rg.permissions_of("mallory", tenant=renamed) == ()
         assert rg.assignments.list("platform") == []
+
+
+# --- migration 0007: rolegate:metrics:read on a populated database -----------------------------
+
+
+def platform_metrics_state(rg: Rolegate) -> tuple[bool, bool, list[str]]:
+    """Whether the platform tenant has ``rolegate:metrics:read``, whether its ``tenant-admin``
+    holds it, and who holds ``tenant-admin`` there."""
+    has = METRICS_READ in {p.name for p in rg.permissions.list("platform")}
+    held = METRICS_READ in rg.roles.get("platform", TENANT_ADMIN).permissions
+    return has, held, [a.username for a in rg.assignments.list("platform")]
+
+
+def test_migration_0007_grants_the_metrics_permission_to_the_platform_admins_and_back(
+    empty_database_url: str,
+) -> None:
+    with Rolegate(empty_database_url, hasher=FAST_HASHER, auto_upgrade=True) as rg:
+        member_with_password(rg, "root", tenant="platform")
+        rg.assignments.assign("platform", "root", TENANT_ADMIN)
+        rg.roles.create("platform", "scraper", permissions=["rolegate:metrics:read"])
+        member_with_password(rg, "alice", tenant="acme")
+        before = stored_state(rg)
+    db = Database(empty_database_url)
+    try:
+        downgrade(db, "0006")
+        with db.engine.connect() as connection:  # SQL: the current models may not fit 0006
+            names = connection.execute(select(Base.metadata.tables["permissions"].c.name))
+            assert METRICS_READ not in names.scalars().all()
+            resources = connection.execute(select(Base.metadata.tables["resources"].c.name))
+            assert "rolegate:metrics" not in resources.scalars().all()
+        upgrade(db)
+        upgrade(db)  # at head already: nothing more
+        assert current_revision(db) == "0007"
+    finally:
+        db.dispose()
+    with Rolegate(empty_database_url, hasher=FAST_HASHER, auto_upgrade=False) as rg:
+        assert platform_metrics_state(rg) == (True, True, ["root"])
+        assert rg.check("root", METRICS_READ, tenant="platform")
+        assert rg.roles.get("platform", "scraper").permissions == ()  # taken away, not restored
+        after = stored_state(rg)
+    # Nothing else was lost or changed; two grants were dropped, one was made again.
+    assert len(after.pop("role_permissions")) == len(before.pop("role_permissions")) - 1
+    for table in ("policy_state", "policy_changes"):
+        after.pop(table), before.pop(table)
+    for table in ("permissions", "resources"):
+        for state in (before, after):
+            state[table] = [row for row in state[table] if "rolegate:metrics" not in row]
+    assert after == before
+
+
+def test_migration_0007_reuses_what_is_already_there(empty_database_url: str) -> None:
+    """Run again over its own result (its revision stamp set back), 0007 adds nothing twice."""
+    db = Database(empty_database_url)
+    try:
+        upgrade(db)
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0006'"))
+        upgrade(db)
+        with db.engine.connect() as connection:
+            tables = Base.metadata.tables
+            permissions = tables["permissions"]
+            found = connection.execute(
+                select(permissions.c.id).where(permissions.c.name == METRICS_READ)
+            ).all()
+            assert len(found) == 1
+            grants = tables["role_permissions"]
+            granted = connection.execute(
+                select(grants.c.id).where(grants.c.permission_id == found[0].id)
+            ).all()
+            assert len(granted) == 1
+    finally:
+        db.dispose()
 
 
 # --- the first platform admin ------------------------------------------------------------------

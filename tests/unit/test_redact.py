@@ -1,10 +1,11 @@
-"""Redaction: secret-named values never reach the audit trail, at any depth."""
+"""Redaction: secret-named values never reach the audit trail, at any depth; credentials in
+a request target never reach a log."""
 
 from __future__ import annotations
 
 import pytest
 
-from rolegate.audit.redact import REDACTED, is_secret_key, redact
+from rolegate.audit.redact import REDACTED, is_secret_key, redact, redact_target
 
 
 @pytest.mark.parametrize(
@@ -78,3 +79,41 @@ def test_non_mappings_pass_through() -> None:
 
 def test_non_string_keys_are_compared_by_their_text() -> None:
     assert redact({1: "one", "token": "t"}) == {1: "one", "token": REDACTED}
+
+
+JWT = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "access_token",
+        "ACCESS_TOKEN",
+        "token",
+        "refresh_token",
+        "id_token",
+        "code",
+        "Code",
+        "password",
+        "api_key",
+        "key",
+        "secret",
+        "client_secret",
+        "access%5Ftoken",
+        "jwt",
+    ],
+)
+def test_credential_parameters_are_redacted_whatever_their_case(name: str) -> None:
+    assert redact_target(f"/v1/x?page=2&{name}=s3cr3t&q=a") == f"/v1/x?page=2&{name}={REDACTED}&q=a"
+
+
+def test_a_token_shaped_string_is_redacted_in_the_path_and_under_any_parameter() -> None:
+    assert redact_target(f"/v1/x/{JWT}/y?state={JWT}") == f"/v1/x/{REDACTED}/y?state={REDACTED}"
+    assert redact_target("/v1/x?r=rgr_abcdefghijklmnop") == f"/v1/x?r={REDACTED}"
+
+
+@pytest.mark.parametrize(
+    "target", ["/v1/tenants/acme/roles", "/v1/x?page=2&sort=name", "/v1/x?", "/v1/x?flag&code"]
+)
+def test_a_target_without_credentials_is_kept_as_it_is(target: str) -> None:
+    assert redact_target(target) == target

@@ -11,7 +11,7 @@ import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import Final
 
@@ -21,7 +21,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rolegate import __version__
+from rolegate.api.logs import redact_access_logs
 from rolegate.api.metrics import Metrics, RequestMetrics
+from rolegate.api.metrics_listener import metrics_listener
 from rolegate.api.origin import RequestOrigin, trusted_networks
 from rolegate.api.problems import (
     ERROR_RESPONSES,
@@ -29,7 +31,17 @@ from rolegate.api.problems import (
     install_problem_handlers,
     problem_response,
 )
-from rolegate.api.routers import audit, auth, check, health, permissions, roles, tenants, users
+from rolegate.api.routers import (
+    audit,
+    auth,
+    check,
+    health,
+    metrics,
+    permissions,
+    roles,
+    tenants,
+    users,
+)
 from rolegate.config import Settings, audit_settings
 from rolegate.errors import InvalidConfiguration
 from rolegate.facade import Rolegate
@@ -80,10 +92,17 @@ class BodySizeLimit:
         return f"the request body is larger than {self.max_bytes} bytes"
 
 
-def create_app(rolegate: Rolegate, *, trusted_proxies: Sequence[str] = ()) -> FastAPI:
+def create_app(
+    rolegate: Rolegate, *, trusted_proxies: Sequence[str] = (), serve_metrics: bool = True
+) -> FastAPI:
     """The HTTP service for ``rolegate``. ``X-Forwarded-For`` counts only from a peer in
-    ``trusted_proxies`` (addresses or networks). The caller keeps ownership of ``rolegate``."""
-    return _build(rolegate, trusted_proxies=trusted_proxies, lifespan=None)
+    ``trusted_proxies`` (addresses or networks). ``/metrics`` is a route, for callers holding
+    ``rolegate:metrics:read``, unless ``serve_metrics`` is False (a listener of its own serves
+    them: :func:`~rolegate.api.metrics_listener.metrics_listener`). The caller keeps ownership
+    of ``rolegate``."""
+    return _build(
+        rolegate, trusted_proxies=trusted_proxies, serve_metrics=serve_metrics, lifespan=None
+    )
 
 
 def create_app_from_settings() -> FastAPI:
@@ -92,6 +111,7 @@ def create_app_from_settings() -> FastAPI:
     settings = Settings()
     refuse_unsafe(settings)
     rolegate = Rolegate(settings=settings)
+    metrics_address = settings.metrics_address
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,13 +119,23 @@ def create_app_from_settings() -> FastAPI:
         interval = rolegate.settings.audit_seal_interval
         sealer = asyncio.create_task(seal_every(rolegate, interval)) if interval else None
         try:
-            yield
+            async with AsyncExitStack() as listeners:
+                if metrics_address is not None:
+                    await listeners.enter_async_context(
+                        metrics_listener(app.state.metrics, metrics_address)
+                    )
+                yield
         finally:
             if sealer is not None:
                 sealer.cancel()
             rolegate.close()
 
-    return _build(rolegate, trusted_proxies=rolegate.settings.trusted_proxies, lifespan=lifespan)
+    return _build(
+        rolegate,
+        trusted_proxies=settings.trusted_proxies,
+        serve_metrics=metrics_address is None,
+        lifespan=lifespan,
+    )
 
 
 async def seal_every(rolegate: Rolegate, interval: timedelta) -> None:
@@ -147,7 +177,11 @@ def refuse_unsafe(settings: Settings) -> None:
 
 
 def _build(
-    rolegate: Rolegate, *, trusted_proxies: Sequence[str], lifespan: Lifespan | None
+    rolegate: Rolegate,
+    *,
+    trusted_proxies: Sequence[str],
+    serve_metrics: bool,
+    lifespan: Lifespan | None,
 ) -> FastAPI:
     app = FastAPI(
         title="rolegate",
@@ -158,14 +192,17 @@ def _build(
         lifespan=lifespan,
     )
     app.state.rolegate = rolegate
+    redact_access_logs()
     app.state.trusted_proxies = trusted = trusted_networks(trusted_proxies)
-    app.state.metrics = metrics = Metrics(rolegate)
+    app.state.metrics = instruments = Metrics(rolegate)
     install_problem_handlers(app)
     # The check routes first: routes are tried in order, and checks are the hot path.
     for module in (check, health, auth, tenants, users, permissions, roles, audit):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    if serve_metrics:
+        app.include_router(metrics.router, responses=ERROR_RESPONSES)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(RequestMetrics, metrics=metrics)  # counts the 413s too
+    app.add_middleware(RequestMetrics, metrics=instruments)  # counts the 413s too
     # Outermost: every answer, a 413 or a 500 too, carries the request id.
     app.add_middleware(RequestOrigin, trusted_proxies=trusted)
     return app

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rolegate.api.problems import INTERNAL_ERROR, problem_response
 from rolegate.audit.origin import MAX_REQUEST_ID_LENGTH, Origin, acting_from, current_origin
+from rolegate.audit.redact import redact_target
 from rolegate.entities import Principal
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -142,5 +143,6 @@ class RequestOrigin:
             ip=client_address(client[0] if client else None, forwarded, self._trusted),
             user_agent=agent.decode("latin-1") if agent is not None else None,
             request_id=request_id(given_id),
-            route=f"{scope['method']} {scope['path']}",
+            # The raw path until a route matches; never a token someone put in it.
+            route=f"{scope['method']} {redact_target(scope['path'])}",
         )

@@ -17,13 +17,19 @@ from rolegate.cli._passwords import password_from_stdin, read_new_password
 from rolegate.entities import LoginAttempt, Session, SigningKey, TokenPair
 from rolegate.errors import PasswordChangeRequired
 
+#: Key purposes, as ``SigningKey.purpose`` reads (``db.models``, which the CLI does not import).
+TOKEN_PURPOSE: Final = "access"
+AUDIT_SEAL_PURPOSE: Final = "audit_seal"
 #: The User-Agent of CLI logins: their sessions read "rolegate-cli" in every device column.
 CLI_USER_AGENT: Final = "rolegate-cli"
 #: The tenant every database has, which the services default to (``DEFAULT_TENANT_SLUG``, in
 #: ``db.models``, which the CLI does not import outside ``rolegate db``).
 
 sessions_app = typer.Typer(help="Inspect and end login sessions.", no_args_is_help=True)
-keys_app = typer.Typer(help="List and rotate the token signing keys.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="List and rotate the signing keys: token keys and the audit seal key.",
+    no_args_is_help=True,
+)
 
 LoginTenant = Annotated[
     str, typer.Option("--tenant", metavar="TENANT", help="Tenant slug (or id) to log in to.")
@@ -179,7 +185,8 @@ def list_keys(
     ] = False,
     as_json: Json = False,
 ) -> None:
-    """List the signing keys, newest first: the signing one and those still verifying."""
+    """List the signing keys, newest first, with their purpose: the token keys that sign or
+    still verify, and the audit seal keys."""
     with open_rolegate(ctx) as rg:
         keys = rg.keys.list(include_expired=include_expired)
     if as_json:
@@ -187,7 +194,7 @@ def list_keys(
         return
     print_table(
         "Signing keys",
-        ["kid", "algorithm", "created", "retired", "verify until", "signing"],
+        ["kid", "purpose", "algorithm", "created", "retired", "verify until", "signing"],
         [_key_row(k) for k in keys],
     )
 
@@ -195,6 +202,7 @@ def list_keys(
 def _key_row(key: SigningKey) -> list[str]:
     return [
         key.kid,
+        key.purpose,
         key.algorithm,
         moment(key.created_at),
         moment(key.retired_at),
@@ -204,11 +212,22 @@ def _key_row(key: SigningKey) -> list[str]:
 
 
 @keys_app.command("rotate")
-def rotate_keys(ctx: typer.Context) -> None:
-    """Sign new tokens with a new key; the old ones verify until their tokens expire."""
+def rotate_keys(
+    ctx: typer.Context,
+    audit_seal: Annotated[
+        bool,
+        typer.Option(
+            "--audit-seal", help="Rotate the audit seal key (seals, prune anchors) instead."
+        ),
+    ] = False,
+) -> None:
+    """Sign new tokens with a new key; the old ones verify until their tokens expire. With
+    --audit-seal, sign new seals with a new seal key; old seals still verify."""
+    purpose = AUDIT_SEAL_PURPOSE if audit_seal else TOKEN_PURPOSE
     with open_rolegate(ctx) as rg:
-        key = rg.keys.rotate()  # audited as the CLI's actor, like every CLI change
-    say(f"new signing key {key.kid} ({key.algorithm})")
+        key = rg.keys.rotate(purpose=purpose)  # audited as the CLI's actor, like every change
+    kind = "audit seal key" if audit_seal else "signing key"
+    say(f"new {kind} {key.kid} ({key.algorithm})")
 
 
 def login_history(

@@ -44,6 +44,9 @@ def serve(
             typer.echo(f"{'error' if finding.is_error else 'warning'}: {finding}", err=True)
         if any(finding.is_error for finding in findings):
             fail("refusing to serve in production with an unsafe configuration (rolegate doctor)")
+    if settings.metrics_address is not None and workers > 1:
+        # Each worker would bind the metrics address itself: only the first could.
+        fail("ROLEGATE_METRICS_ADDRESS needs --workers 1 (or one metrics address per process)")
     bootstrap(settings)
     uvicorn.run(
         APP_FACTORY,

@@ -145,11 +145,12 @@ class AuditService:
             return [self._verify_chain(session, chain, labels) for chain in chains]
 
     def seal(self, *, tenant: Ref | None = None) -> list[AuditAnchor]:
-        """Sign the head of every chain (or ``tenant``'s) with the token signing key, so a cut
-        tail is detected by :meth:`verify` even when the head row was rewritten with it."""
+        """Sign the head of every chain (or ``tenant``'s) with the audit seal key (never a key
+        that verifies tokens), so a cut tail is detected by :meth:`verify` even when the head
+        row was rewritten with it."""
         with self._ctx.db.reading() as session:
             chains, labels = self._chains(session, tenant), _labels(session)
-        signer = self._keys.signer()  # first, outside: it may have to make the first key
+        signer = self._keys.seal_signer()  # first, outside: it may have to make the first key
         anchors = []
         for chain in chains:
             with self._ctx.transaction() as tx:
@@ -167,7 +168,7 @@ class AuditService:
             raise InvalidInput("before must be a time-zone aware datetime")
         with self._ctx.db.reading() as session:
             chains, labels = self._chains(session, tenant), _labels(session)
-        signer = self._keys.signer()  # first, outside: it may have to make the first key
+        signer = self._keys.seal_signer()  # first, outside: it may have to make the first key
         anchors = []
         for chain in chains:
             with self._ctx.transaction() as tx:
@@ -271,7 +272,8 @@ class AuditService:
 
     def _verifying_key(self, session: Session, kid: str) -> tuple[str, Any] | None:
         """The algorithm and key that verify ``kid``'s signatures, retired keys included: an
-        anchor outlives the tokens its key signed."""
+        anchor outlives the tokens its key signed. Anchors made before 0006 were signed by a
+        token key (the ring's, or a stored one); later ones by a stored audit seal key."""
         verifier = self._keys.current().verifier(kid)
         if verifier is not None:
             return verifier.algorithm, verifier.key

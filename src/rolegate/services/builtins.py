@@ -33,6 +33,7 @@ AUDIT_READ: Final = "rolegate:audit:read"
 CHECK: Final = "rolegate:check"
 TENANTS_READ: Final = "rolegate:tenants:read"
 TENANTS_WRITE: Final = "rolegate:tenants:write"
+METRICS_READ: Final = "rolegate:metrics:read"
 
 #: The built-in permissions of every tenant, with what each lets its holder do.
 TENANT_PERMISSIONS: Final[Mapping[str, str]] = {
@@ -50,10 +51,12 @@ TENANT_PERMISSIONS: Final[Mapping[str, str]] = {
     CHECK: "Ask the check API what any member may do",
 }
 
-#: Built-in permissions only the platform tenant has: managing tenants themselves.
+#: Built-in permissions only the platform tenant has: managing tenants themselves, and reading
+#: the service's own metrics (migration 0007 added it to existing databases).
 PLATFORM_PERMISSIONS: Final[Mapping[str, str]] = {
     TENANTS_READ: "See every tenant",
     TENANTS_WRITE: "Create, rename and delete tenants",
+    METRICS_READ: "Read the service's Prometheus metrics at /metrics",
 }
 
 

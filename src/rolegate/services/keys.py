@@ -1,4 +1,10 @@
-"""Token signing keys: the first one made on demand, rotation, listing and the public JWKS."""
+"""Signing keys: the first one made on demand, rotation, listing and the public JWKS.
+
+Each key has one purpose. ``access`` keys sign and verify access tokens and are published in the
+JWKS; the ``audit_seal`` key signs audit seals and prune anchors only, is never published, and
+never verifies a token: whoever can get a seal signed cannot mint a token with it, and a leaked
+token key cannot forge a seal made after 0006.
+"""
 
 from __future__ import annotations
 
@@ -20,16 +26,20 @@ from rolegate.authn.keys import (
     public_jwk,
     seal,
     signing_key,
+    unseal,
 )
 from rolegate.authz.changes import Change
-from rolegate.db.models import SigningKeyRecord
+from rolegate.db.models import ACCESS_TOKEN_KEY, AUDIT_SEAL_KEY, SigningKeyRecord
 from rolegate.entities import SigningKey
-from rolegate.errors import InvalidConfiguration
+from rolegate.errors import InvalidConfiguration, InvalidInput
 from rolegate.services._context import ServiceContext
 
 #: An unknown ``kid`` reloads the keys at most this often, so forged kids cannot flood the
 #: database with queries.
 RELOAD_INTERVAL: Final = 1.0
+#: The audit seal key's algorithm when tokens are HS256: seals need a public key to verify with.
+SEAL_ALGORITHM: Final = "ES256"
+PURPOSES: Final = (ACCESS_TOKEN_KEY, AUDIT_SEAL_KEY)
 
 
 class KeyService:
@@ -81,9 +91,34 @@ class KeyService:
         """Another process changed the keys: reload before the next signature."""
         self._stale = True
 
-    def rotate(self, *, reason: str = "rotation", actor: str | None = None) -> SigningKey:
-        """Add a new signing key; the previous ones verify until their tokens have expired."""
+    def seal_signer(self) -> Signer:
+        """The key audit seals and prune anchors are signed with, never one that verifies
+        tokens; the first use makes one. Read from the database each time: seals are rare."""
+        stored = self._newest_seal_key()
+        if stored is None:
+            self.rotate(purpose=AUDIT_SEAL_KEY, reason="initial")
+            stored = self._newest_seal_key()
+        assert stored is not None, "rotate() stores an audit seal key"
+        passphrase = self.ring.passphrase
+        private = unseal(stored.private_key, passphrase, kid=stored.kid, encrypted=stored.encrypted)
+        return Signer(stored.kid, stored.algorithm, private)
+
+    def _newest_seal_key(self) -> StoredKey | None:
+        with self._ctx.db.reading() as session:
+            rows = _key_rows(session, verifying_at=None, purpose=AUDIT_SEAL_KEY)
+            return next((_stored(row) for row in rows if row.retired_at is None), None)
+
+    def rotate(
+        self, *, reason: str = "rotation", actor: str | None = None, purpose: str = ACCESS_TOKEN_KEY
+    ) -> SigningKey:
+        """Add a new key for ``purpose`` and retire the previous one. A retired token key
+        verifies until its tokens have expired; a retired seal key keeps verifying the seals it
+        made, for as long as they are stored."""
+        if purpose not in PURPOSES:
+            raise InvalidInput(f"a key's purpose is one of {', '.join(PURPOSES)}")
         algorithm = self.ring.algorithm
+        if purpose == AUDIT_SEAL_KEY and algorithm not in ASYMMETRIC:
+            algorithm = SEAL_ALGORITHM
         if algorithm not in ASYMMETRIC:
             raise InvalidConfiguration(
                 "HS256 signs with token_secret: rotate it by changing the setting"
@@ -94,16 +129,18 @@ class KeyService:
         row = SigningKeyRecord(
             kid=kid,
             algorithm=algorithm,
+            purpose=purpose,
             public_jwk=public_jwk(private, kid=kid, algorithm=algorithm),
             private_key=seal(private, self.ring.passphrase),
             encrypted=self.ring.passphrase is not None,
             created_at=now,
         )
+        until = now + self._grace if purpose == ACCESS_TOKEN_KEY else None
         with self._ctx.transaction() as tx:
             retired = tx.scalars(
                 update(SigningKeyRecord)
-                .where(SigningKeyRecord.retired_at.is_(None))
-                .values(retired_at=now, verify_until=now + self._grace)
+                .where(SigningKeyRecord.retired_at.is_(None), SigningKeyRecord.purpose == purpose)
+                .values(retired_at=now, verify_until=until)
                 .returning(SigningKeyRecord.kid)
                 .execution_options(synchronize_session=False)
             ).all()
@@ -116,34 +153,51 @@ class KeyService:
                 kid,
                 tenant_id=None,
                 actor=actor,
-                details={"algorithm": algorithm, "retired": sorted(retired), "reason": reason},
+                details={
+                    "algorithm": algorithm,
+                    "purpose": purpose,
+                    "retired": sorted(retired),
+                    "reason": reason,
+                },
             )
             self._ctx.bump(tx, Change.keys())
-        self.reload()
+        if purpose == ACCESS_TOKEN_KEY:
+            self.reload()
         return _key_value(row, signing=True)
 
     def list(self, *, include_expired: bool = False) -> list[SigningKey]:
-        """Stored keys, newest first; expired ones (no longer verifying) only when asked."""
+        """Stored keys of every purpose, newest first; expired ones (no longer verifying) only
+        when asked. Seal keys never expire: they verify the seals they made."""
         now = self._ctx.now()
         with self._ctx.db.reading() as session:
-            rows = _key_rows(session, verifying_at=None if include_expired else now)
+            rows = _key_rows(session, verifying_at=None if include_expired else now, purpose=None)
             # As the ring chooses, from the database: a fresh process has loaded no ring yet.
-            signing = signing_key([_stored(row) for row in rows], self.ring.algorithm)
-            return [
-                _key_value(row, signing=signing is not None and row.kid == signing.kid)
-                for row in rows
-            ]
+            access = [_stored(row) for row in rows if row.purpose == ACCESS_TOKEN_KEY]
+            token_signer = signing_key(access, self.ring.algorithm)
+            seal_signer = next(
+                (r for r in rows if r.purpose == AUDIT_SEAL_KEY and r.retired_at is None), None
+            )
+            signing = {key.kid for key in (token_signer, seal_signer) if key is not None}
+            return [_key_value(row, signing=row.kid in signing) for row in rows]
 
     def jwks(self) -> dict[str, Any]:
-        """The JSON Web Key Set (RFC 7517 §5): public parts of every key that still verifies."""
-        return {"keys": [key.public_jwk for key in self.list()]}
+        """The JSON Web Key Set (RFC 7517 §5): public parts of every token key that still
+        verifies; never an audit seal key."""
+        keys = self.list()
+        return {"keys": [key.public_jwk for key in keys if key.purpose == ACCESS_TOKEN_KEY]}
 
 
-def _key_rows(session: Session, *, verifying_at: datetime | None) -> list[SigningKeyRecord]:
-    """Stored keys, newest first; with ``verifying_at``, only those still verifying then."""
+def _key_rows(
+    session: Session, *, verifying_at: datetime | None, purpose: str | None = ACCESS_TOKEN_KEY
+) -> list[SigningKeyRecord]:
+    """Stored keys of ``purpose`` (token keys unless told; every key with None), newest first;
+    with ``verifying_at``, only those still verifying then. The ring loads token keys only, so
+    a token whose ``kid`` names a seal key is refused as an unknown key."""
     query = select(SigningKeyRecord).order_by(
         SigningKeyRecord.created_at.desc(), SigningKeyRecord.kid
     )
+    if purpose is not None:
+        query = query.where(SigningKeyRecord.purpose == purpose)
     if verifying_at is not None:
         query = query.where(
             or_(
@@ -173,6 +227,7 @@ def _key_value(row: SigningKeyRecord, *, signing: bool) -> SigningKey:
         created_at=row.created_at,
         retired_at=row.retired_at,
         verify_until=row.verify_until,
+        purpose=row.purpose,
         is_signing=signing and row.retired_at is None,
         public_jwk=dict(row.public_jwk),
     )

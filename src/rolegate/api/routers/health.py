@@ -1,15 +1,14 @@
-"""Probes, metrics and the public keys: ``/healthz``, ``/readyz``, ``/metrics``,
-``/.well-known/jwks.json``."""
+"""Probes and the public keys: ``/healthz``, ``/readyz``, ``/.well-known/jwks.json``, open to
+anyone (``/metrics`` is not: see :mod:`rolegate.api.routers.metrics`)."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
-from rolegate.api.deps import MetricsDep, RolegateDep, public
-from rolegate.api.metrics import CONTENT_TYPE
+from rolegate.api.deps import RolegateDep, public
 from rolegate.api.problems import ProblemType, problem_response
 
 router = APIRouter(tags=["health"], dependencies=[Depends(public)])
@@ -38,16 +37,6 @@ def readyz(rolegate: RolegateDep) -> JSONResponse:
     if not ready:
         return problem_response(NOT_READY, f"database schema: {schema}")
     return JSONResponse({"status": "ready", "schema": schema})
-
-
-@router.get(
-    "/metrics",
-    response_model=None,
-    responses={200: {"description": "Prometheus text format", "content": {CONTENT_TYPE: {}}}},
-)
-def metrics(collected: MetricsDep) -> Response:
-    """Prometheus metrics: requests by route and status, latency, logins, the authz cache."""
-    return Response(collected.render(), media_type=CONTENT_TYPE)
 
 
 @router.get(
