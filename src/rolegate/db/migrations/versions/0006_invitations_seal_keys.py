@@ -57,6 +57,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Without the column every key would sign and verify access tokens: a seal key must not
+    # become one, so seal keys go (seals they signed no longer verify at the older revision).
+    op.execute(sa.text("DELETE FROM signing_keys WHERE purpose <> 'access'"))
     with op.batch_alter_table("signing_keys", schema=None) as batch_op:
         batch_op.drop_column("purpose")
     op.drop_index(op.f("ix_invitations_user_id"), table_name="invitations")
