@@ -33,7 +33,12 @@ async def healthz() -> dict[str, str]:
     responses={200: {"description": "Ready", "content": {"application/json": {}}}},
 )
 def readyz(rolegate: RolegateDep) -> JSONResponse:
-    """Ready when the database answers and its schema is current; else a 503 problem."""
+    """Ready when the database answers, its schema is current and the policy has been
+    confirmed current within the staleness bound; else a 503 problem."""
+    freshness = rolegate.freshness
+    if freshness.is_stale:
+        detail = f"policy not confirmed current for {freshness.seconds_since_confirmed:.1f} s"
+        return problem_response(NOT_READY, detail)
     ready, schema = rolegate.readiness()
     if not ready:
         return problem_response(NOT_READY, f"database schema: {schema}")
