@@ -108,7 +108,11 @@ class Rolegate:
             raise
         self._timer = _timer_of(clock)
         bound = (max_staleness or self.settings.max_staleness).total_seconds()
-        self._freshness = Freshness(bound, on_transition=self._staleness_changed)
+        self._freshness = Freshness(
+            bound,
+            on_transition=self._staleness_changed,
+            on_demand=not self.settings.watch_changes,
+        )
         try:
             self._authz = Authorizer(
                 self.db,
@@ -365,9 +369,14 @@ class Rolegate:
         upgrade(self.db)
 
     def readiness(self) -> tuple[bool, str]:
-        """Whether the database answers and its schema is the one this rolegate needs, with the
-        revision it is at (``"none"`` for an empty database, ``"unreachable"``): a readiness probe.
-        """
+        """Whether the database answers, its schema is the one this rolegate needs and the policy
+        is confirmed current, with the revision it is at (``"none"`` for an empty database,
+        ``"unreachable"``, ``"stale"``): a readiness probe."""
+        if self._freshness.is_stale:
+            try:
+                self.catch_up()  # a confirmation, if the database answers (no watcher: expected)
+            except StorageError:
+                return False, "stale"
         try:
             current = current_revision(self.db)
         except StorageError:

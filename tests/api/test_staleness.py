@@ -26,6 +26,7 @@ from tests.factories import (
     audit_events,
     build_documents_policy,
     member_with_password,
+    stalled_query,
     wait_until,
 )
 from tests.netproxy import proxy_to
@@ -202,3 +203,44 @@ def test_a_healthy_process_never_denies_as_stale(database_url: str) -> None:
             assert all(answers), answers.count(False)
             assert rg.freshness.stale_denials == 0
             assert not rg.freshness.is_stale
+
+
+def test_a_watcher_blocked_in_a_read_cannot_hold_the_process_fresh(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The deadline is the clock's: the watcher's revision read, held at the driver (a read
+    hung on a dead connection), delays nothing; released, it confirms again."""
+    with Rolegate(database_url, hasher=FAST_HASHER) as seeding:
+        _seed(seeding)
+    with Rolegate(database_url, hasher=FAST_HASHER, settings=_settings()) as rg:
+        assert rg.check("alice", "documents:read", tenant="acme")
+        with stalled_query(rg.db.engine, table="policy_state", thread="rolegate-watcher") as gate:
+            assert gate.arrived.wait(timeout=EVENTUALLY), "the watcher never read the revision"
+            for _ in range(50):  # many denials, one log line
+                assert wait_until(
+                    lambda: not rg.check("alice", "documents:read", tenant="acme"), timeout=10
+                )
+            assert rg.explain("alice", "documents:read", tenant="acme").reason is Reason.STALE
+            assert rg.freshness.is_stale and rg.freshness.stale_denials >= 50
+            gate.opened.set()
+            assert wait_until(
+                lambda: rg.check("alice", "documents:read", tenant="acme"), timeout=10
+            )
+    messages = [r.getMessage() for r in caplog.records if r.name == "rolegate.authz.freshness"]
+    assert sum("may be stale" in m for m in messages) == 1, messages
+    assert sum("current again" in m for m in messages) == 1, messages
+
+
+def test_an_idle_process_without_a_watcher_stays_ready_and_quiet(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No watcher: past the bound, the next check reads the revision itself; no outage is
+    logged or reported for a process that simply had nothing to check."""
+    url = _sqlite_file(tmp_path)
+    with Rolegate(url, hasher=FAST_HASHER, settings=_settings(watch_changes=False)) as rg:
+        time.sleep(3 * BOUND.total_seconds())
+        assert not rg.freshness.is_stale  # nothing failed: not an outage
+        assert rg.check("alice", "documents:read", tenant="acme")
+        assert rg.readiness()[0]
+        assert rg.freshness.stale_denials == 0
+    assert not [r for r in caplog.records if r.name == "rolegate.authz.freshness"]

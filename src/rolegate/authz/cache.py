@@ -129,16 +129,22 @@ class Authorizer:
     def _assert_current(self) -> None:
         """Raise :class:`PolicyStale` unless a confirmation comes in time; without a watcher,
         try one read of the revision first."""
-        if self._refresh_on_demand and time.monotonic() >= self._next_refresh:
-            if self._refreshing.acquire(blocking=False):
-                try:
-                    self.catch_up()
-                except StorageError:
-                    self._next_refresh = time.monotonic() + min(1.0, self.freshness.max_staleness)
-                finally:
-                    self._refreshing.release()
-        if self.freshness.notice():
-            raise self.freshness.stale_error()
+        if not self._refresh_on_demand:
+            if self.freshness.notice():
+                raise self.freshness.stale_error()
+            return
+        if time.monotonic() >= self._next_refresh and self._refreshing.acquire(blocking=False):
+            try:
+                self.catch_up()
+            except StorageError:
+                self._next_refresh = time.monotonic() + min(1.0, self.freshness.max_staleness)
+            finally:
+                self._refreshing.release()
+        if not self.freshness.is_stale:
+            return
+        if time.monotonic() < self._next_refresh:  # a read failed: an outage, say so
+            self.freshness.notice()
+        raise self.freshness.stale_error()
 
     def _compile(self, key: Key, now: float) -> Snapshot:
         self._compiles += 1

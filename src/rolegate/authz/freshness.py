@@ -42,14 +42,20 @@ class Freshness:
         max_staleness: float,
         *,
         on_transition: Callable[[bool], None] | None = None,
+        on_demand: bool = False,
     ) -> None:
+        """``on_demand``: no watcher confirms; the checks do, when they find the deadline
+        passed. Then a passed deadline is a reason to read, not an outage: it is logged and
+        shown only once such a read has failed."""
         if max_staleness <= 0:
             raise ValueError("max_staleness must be positive")
         self.max_staleness = max_staleness
         self._clock, self._on_transition = time.monotonic, on_transition
         # Stale until the first confirmation (the Authorizer's opening revision read).
         self.fresh_until = self._confirmed_at = time.monotonic() - max_staleness
-        self._reported_stale = False  # what was last reported (and logged): one line per change
+        self._on_demand = on_demand
+        self._reported_stale = False  # the owner was told (the warm path is switched)
+        self._alarmed = False  # logged and shown as stale: one line per transition
         self._lock = threading.Lock()
         self._denials = 0
         self._stopped = threading.Event()
@@ -73,13 +79,17 @@ class Freshness:
                 self._report(stale=False)
 
     def notice(self) -> bool:
-        """Whether stale now; reports the transition at once if the watchdog has not yet."""
+        """Whether stale now, after a confirmation failed or could not be had: reports and
+        logs the transition at once if that has not been done yet."""
         if not self.is_stale:
             return False
         with self._lock:
-            if not self._reported_stale and self.is_stale:
-                self._report(stale=True)
-        return True
+            if self.is_stale:
+                if not self._reported_stale:
+                    self._report(stale=True)
+                if not self._alarmed:
+                    self._alarm()
+        return self.is_stale
 
     def count_denial(self) -> None:
         """Count one check denied because the policy may be stale."""
@@ -92,7 +102,7 @@ class Freshness:
 
     def reading(self) -> FreshnessReading:
         """Whether stale, since when confirmed, the bound, and how many checks it denied."""
-        stale = self.notice()
+        stale = self._alarmed or (not self._on_demand and self.is_stale)
         age = max(0.0, self._clock() - self._confirmed_at)
         return FreshnessReading(stale, age, self.max_staleness, self._denials)
 
@@ -112,25 +122,36 @@ class Freshness:
         delay = 0.0
         while not self._stopped.wait(delay):
             try:
-                stale = self.notice()
+                self._expire()
             except Exception:  # a failing callback must not end the watchdog
                 log.exception("freshness watchdog: reporting a transition failed")
-                stale = self.is_stale
+            stale = self.is_stale
             remaining = self.fresh_until - self._clock()
             delay = self.max_staleness if stale else max(remaining, 0.001)
 
+    def _expire(self) -> None:
+        """The watchdog's: switch the warm path once the deadline has passed."""
+        with self._lock:
+            if self.is_stale and not self._reported_stale:
+                self._report(stale=True)
+                if not self._on_demand:
+                    self._alarm()
+
     def _report(self, *, stale: bool) -> None:
-        """Under the lock: record and log a transition, and tell the owner."""
+        """Under the lock: record a transition and tell the owner."""
         self._reported_stale = stale
-        age = self._clock() - self._confirmed_at
-        if stale:
-            log.error(
-                "policy may be stale: not confirmed current for %.1f s (bound %g s); "
-                "checks deny until the database answers",
-                age,
-                self.max_staleness,
-            )
-        else:
+        if not stale and self._alarmed:
+            self._alarmed = False
             log.warning("policy confirmed current again; checks answer from the cache again")
         if self._on_transition is not None:
             self._on_transition(stale)
+
+    def _alarm(self) -> None:
+        """Under the lock: log that the policy may be stale (once per transition)."""
+        self._alarmed = True
+        log.error(
+            "policy may be stale: not confirmed current for %.1f s (bound %g s); "
+            "checks deny until the database answers",
+            self._clock() - self._confirmed_at,
+            self.max_staleness,
+        )

@@ -35,11 +35,10 @@ async def healthz() -> dict[str, str]:
 def readyz(rolegate: RolegateDep) -> JSONResponse:
     """Ready when the database answers, its schema is current and the policy has been
     confirmed current within the staleness bound; else a 503 problem."""
-    freshness = rolegate.freshness
-    if freshness.is_stale:
-        detail = f"policy not confirmed current for {freshness.seconds_since_confirmed:.1f} s"
-        return problem_response(NOT_READY, detail)
     ready, schema = rolegate.readiness()
+    if schema == "stale":
+        seconds = rolegate.freshness.seconds_since_confirmed
+        return problem_response(NOT_READY, f"policy not confirmed current for {seconds:.1f} s")
     if not ready:
         return problem_response(NOT_READY, f"database schema: {schema}")
     return JSONResponse({"status": "ready", "schema": schema})
