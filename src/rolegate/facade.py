@@ -94,6 +94,7 @@ class Rolegate:
         max_staleness: timedelta | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        bound = _staleness_bound(self.settings, max_staleness)
         url = database_url if database_url is not None else self.settings.database_url
         self.db = Database(url, echo=self.settings.sql_echo)
         self._clock = clock or _utcnow
@@ -107,7 +108,6 @@ class Rolegate:
             self.db.dispose()  # nobody can close a Rolegate that was never returned
             raise
         self._timer = _timer_of(clock)
-        bound = (max_staleness or self.settings.max_staleness).total_seconds()
         self._freshness = Freshness(
             bound,
             on_transition=self._staleness_changed,
@@ -459,6 +459,15 @@ class Rolegate:
             time_cost=self.settings.argon2_time_cost,
             parallelism=self.settings.argon2_parallelism,
         )
+
+
+def _staleness_bound(settings: Settings, max_staleness: timedelta | None) -> float:
+    """The staleness bound in seconds: the argument, else the setting; more than two watcher
+    polls, so a healthy process is never stale between them."""
+    bound = (settings.max_staleness if max_staleness is None else max_staleness).total_seconds()
+    if bound <= 2 * settings.watch_interval.total_seconds():
+        raise InvalidInput("max_staleness must be more than twice watch_interval")
+    return bound
 
 
 def _decision_log(ctx: ServiceContext, settings: Settings) -> DecisionLog | None:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from rolegate import PolicyStale, Reason, Rolegate, Settings
+from rolegate import InvalidInput, PolicyStale, Reason, Rolegate, Settings
 from rolegate.api import create_app
 from tests.factories import (
     FAST_HASHER,
@@ -244,3 +244,13 @@ def test_an_idle_process_without_a_watcher_stays_ready_and_quiet(
         assert rg.readiness()[0]
         assert rg.freshness.stale_denials == 0
     assert not [r for r in caplog.records if r.name == "rolegate.authz.freshness"]
+
+
+@pytest.mark.parametrize(
+    "bound", [timedelta(0), timedelta(milliseconds=-1), timedelta(milliseconds=100)]
+)
+def test_a_bound_no_watcher_poll_could_meet_is_refused(tmp_path: Path, bound: timedelta) -> None:
+    with pytest.raises(InvalidInput, match="max_staleness"):
+        Rolegate(f"sqlite:///{tmp_path / 'r.db'}", max_staleness=bound)
+    with pytest.raises(ValueError, match="max_staleness"):
+        Settings(max_staleness=bound)
