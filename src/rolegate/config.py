@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     watch_interval: timedelta = Field(
         timedelta(milliseconds=50), description="SQLite: how often to look for other writers"
     )
+    max_staleness: timedelta = Field(
+        timedelta(seconds=5),
+        gt=timedelta(0),
+        description="checks deny (reason `stale`) once the policy is not confirmed current "
+        "for this long",
+    )
 
     # Tokens and sessions (SECURITY.md states every default and why).
     access_token_ttl: timedelta = Field(
@@ -165,6 +171,8 @@ class Settings(BaseSettings):
     def _coherent(self) -> Self:
         if self.session_idle_timeout < self.access_token_ttl:
             raise ValueError("session_idle_timeout must be at least access_token_ttl")
+        if self.max_staleness <= 2 * self.watch_interval:
+            raise ValueError("max_staleness must be more than twice watch_interval")
         if self.session_lifetime < self.session_idle_timeout:
             raise ValueError("session_lifetime must be at least session_idle_timeout")
         if self.token_algorithm == "HS256":

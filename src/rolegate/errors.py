@@ -23,7 +23,7 @@
     │   ├── InheritanceCycle · TenantProtected · BuiltinProtected · ConcurrentChange
     │   └── PreconditionFailed · InvitationExpired
     └── StorageError
-        └── SchemaNotCurrent · MigrationBrokeReferences
+        └── SchemaNotCurrent · MigrationBrokeReferences · PolicyStale
 
 The edges (CLI, HTTP) map these classes to exit codes and problem documents in one table each;
 nothing else in rolegate raises bare ``Exception`` or ``RuntimeError``.
@@ -376,3 +376,22 @@ class MigrationBrokeReferences(StorageError):
         listed = ", ".join(f"{link} ({count} rows)" for link, count in sorted(violations.items()))
         super().__init__(f"migration rolled back: rows would reference missing rows: {listed}")
         self.violations = violations
+
+
+class PolicyStale(StorageError):
+    """This process has not confirmed for longer than its staleness bound that its policy is
+    current (the database does not answer): it denies rather than answer from a stale cache."""
+
+    code = "policy_stale"
+
+    def __init__(self, seconds: float, *, bound: float) -> None:
+        super().__init__(
+            f"the policy has not been confirmed current for {seconds:.1f} s "
+            f"(the bound is {bound:g} s): denying until the database answers"
+        )
+        self.seconds, self.bound = seconds, bound
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds worth waiting before asking again: the bound, at least one."""
+        return max(1, round(self.bound))

@@ -6,7 +6,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from uuid import UUID
 
@@ -16,10 +16,11 @@ from rolegate.authn.keys import ASYMMETRIC, SYMMETRIC, KeyRing
 from rolegate.authn.passwords import Argon2Hasher, PasswordHasher, PasswordPolicy
 from rolegate.authn.throttle import ThrottlePolicy
 from rolegate.authn.tokens import TokenRules
-from rolegate.authz.cache import Authorizer, CacheStats
+from rolegate.authz.cache import Authorizer, CacheStats, Key
 from rolegate.authz.changes import Change
 from rolegate.authz.decision import Decision, Reason
 from rolegate.authz.evaluate import HeldRole, decide, effective_permissions, held_roles
+from rolegate.authz.freshness import Freshness, FreshnessReading
 from rolegate.authz.holders import HolderPage
 from rolegate.authz.snapshot import Snapshot
 from rolegate.authz.watch import ChangeWatcher
@@ -27,7 +28,7 @@ from rolegate.config import Settings
 from rolegate.db.engine import Database
 from rolegate.db.migrate import current_revision, ensure_current, head_revision, upgrade
 from rolegate.db.models import DEFAULT_TENANT_SLUG
-from rolegate.errors import InvalidInput, StorageError
+from rolegate.errors import InvalidInput, PolicyStale, StorageError
 from rolegate.services._context import SYSTEM_ACTOR, ServiceContext
 from rolegate.services._login import CheckPolicy, PasswordCheck
 from rolegate.services.access import AccessService
@@ -50,6 +51,12 @@ log = logging.getLogger("rolegate")
 
 
 MAX_PAGE_SIZE = 1000
+#: Longest the change watcher on PostgreSQL goes without reading the revision (it also reads
+#: at once on each notification); a quarter of a shorter staleness bound.
+CONFIRM_EVERY = 0.25
+#: What the warm path reads while the policy may be stale: nothing, so every check takes the
+#: slow path, which denies (see :meth:`Rolegate.check`).
+_NO_SNAPSHOTS: dict[Key, Snapshot] = {}
 
 Ref = str | UUID
 
@@ -71,6 +78,9 @@ class Rolegate:
     With no URL, the configured database (``ROLEGATE_DATABASE_URL``) is used. A SQLite database
     is upgraded to the current schema on first use; any other is only checked, and must be
     upgraded with ``rolegate db upgrade`` (see ``auto_upgrade``).
+
+    Checks deny (reason ``stale``) once the process has not confirmed for ``max_staleness``
+    (``ROLEGATE_MAX_STALENESS``, 5 s) that its policy is current; see docs/authorization.md.
     """
 
     def __init__(
@@ -82,8 +92,10 @@ class Rolegate:
         clock: Clock | None = None,
         actor: str = SYSTEM_ACTOR,
         auto_upgrade: bool | None = None,
+        max_staleness: timedelta | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        bound = _staleness_bound(self.settings, max_staleness)
         url = database_url if database_url is not None else self.settings.database_url
         self.db = Database(url, echo=self.settings.sql_echo)
         self._clock = clock or _utcnow
@@ -97,15 +109,30 @@ class Rolegate:
             self.db.dispose()  # nobody can close a Rolegate that was never returned
             raise
         self._timer = _timer_of(clock)
-        self._authz = Authorizer(
-            self.db,
-            timer=self._timer,
-            capacity=self.settings.authz_cache_size,
-            on_changes=self._changes_applied,
+        self._freshness = Freshness(
+            bound,
+            on_transition=self._staleness_changed,
+            on_demand=not self.settings.watch_changes,
         )
+        try:
+            self._authz = Authorizer(
+                self.db,
+                timer=self._timer,
+                freshness=self._freshness,
+                capacity=self.settings.authz_cache_size,
+                on_changes=self._changes_applied,
+                refresh_on_demand=not self.settings.watch_changes,
+            )
+        except BaseException:
+            self.db.dispose()
+            raise
         self._snapshots = self._authz.snapshots
         self._watcher = ChangeWatcher(
-            self.db, self._authz.catch_up, interval=self.settings.watch_interval.total_seconds()
+            self.db,
+            self._authz.catch_up,
+            interval=self.settings.watch_interval.total_seconds(),
+            confirm_every=min(CONFIRM_EVERY, bound / 4),
+            timeout=bound,
         )
         ctx = ServiceContext(
             self.db, AuditRecorder(), self._clock, actor, on_commit=self._on_commit
@@ -141,6 +168,7 @@ class Rolegate:
             timer=self._timer,
             claims=self._claims,
         )
+        self._freshness.start()
         if self.settings.watch_changes:
             self._watcher.start()
 
@@ -152,8 +180,21 @@ class Rolegate:
     def catch_up(self) -> int:
         """Apply every policy change committed by any process up to now (one cheap read when
         there is none) and return the revision reached: after it, no check answers from
-        before a change that was acknowledged before the call."""
-        return self._authz.catch_up()
+        before a change that was acknowledged before the call.
+
+        Raises :class:`StorageError` when the database does not answer, and
+        :class:`PolicyStale` once that has lasted past the staleness bound."""
+        try:
+            return self._authz.catch_up()
+        except StorageError as exc:
+            if self._freshness.notice():
+                raise self._freshness.stale_error() from exc
+            raise
+
+    @property
+    def freshness(self) -> FreshnessReading:
+        """Whether the policy may be stale, and since when it was last confirmed current."""
+        return self._freshness.reading()
 
     def warm_up(self, *, tenant: Ref | None = None, freeze_gc: bool = False) -> int:
         """Compile every member's snapshot (of ``tenant``, or all), keyed by slug and username.
@@ -203,6 +244,9 @@ class Rolegate:
             # The decision trail: every denial; allows of audited permissions, or sampled.
             if not allowed or snapshot.audited or self._samples_allows:
                 self._record(snapshot, user, tenant, permission, allowed=allowed)
+        except PolicyStale:  # logged once per transition, not per check
+            self._record_stale(user, tenant, permission)
+            return False
         except Exception:
             log.exception(
                 "check failed; denying (user=%r tenant=%r permission=%r)",
@@ -221,7 +265,8 @@ class Rolegate:
         tenant: Ref = DEFAULT_TENANT_SLUG,
         at_least: int | None = None,
     ) -> list[bool]:
-        """One answer per permission, in order, for one user; any failure denies them all."""
+        """One answer per permission, in order, for one user; any failure denies them all, but
+        a stale policy raises :class:`PolicyStale` (every permission recorded as denied)."""
         wanted = list(permissions)
         try:
             self._authz.wait_for(at_least)
@@ -234,6 +279,10 @@ class Rolegate:
             for permission, allowed in zip(wanted, answers, strict=True):
                 if not allowed or snapshot.audited or self._samples_allows:
                     self._record(snapshot, user, tenant, permission, allowed=allowed)
+        except PolicyStale:
+            for permission in wanted:
+                self._record_stale(user, tenant, permission)
+            raise
         except Exception:
             log.exception("check_many failed; denying (user=%r tenant=%r)", str(user), str(tenant))
             return [False] * len(wanted)
@@ -267,12 +316,15 @@ class Rolegate:
         """The decision with its reason code and, when allowed, every chain that allows it.
 
         Fails closed: an error while deciding is logged and returned as a denial with reason
-        ``error``, never raised and never an allow (ARCHITECTURE invariant 3).
+        ``error``, never raised and never an allow (ARCHITECTURE invariant 3); a policy that
+        may be stale is a denial with reason ``stale`` (invariant 7).
         """
         try:
             self._authz.wait_for(at_least)
             snapshot = self._authz.snapshot(tenant, user)
             return decide(snapshot, permission, now=self._timer())
+        except PolicyStale:
+            return Decision.deny(Reason.STALE, revision=self._authz.revision)
         except Exception:
             log.exception(
                 "check failed; denying (user=%r tenant=%r permission=%r)",
@@ -319,9 +371,14 @@ class Rolegate:
         upgrade(self.db)
 
     def readiness(self) -> tuple[bool, str]:
-        """Whether the database answers and its schema is the one this rolegate needs, with the
-        revision it is at (``"none"`` for an empty database, ``"unreachable"``): a readiness probe.
-        """
+        """Whether the database answers, its schema is the one this rolegate needs and the policy
+        is confirmed current, with the revision it is at (``"none"`` for an empty database,
+        ``"unreachable"``, ``"stale"``): a readiness probe."""
+        if self._freshness.is_stale:
+            try:
+                self.catch_up()  # a confirmation, if the database answers (no watcher: expected)
+            except StorageError:
+                return False, "stale"
         try:
             current = current_revision(self.db)
         except StorageError:
@@ -335,6 +392,7 @@ class Rolegate:
         if self.decisions is not None:
             self.decisions.close()
         self._watcher.stop()
+        self._freshness.stop()
         self.db.dispose()
 
     def _record(
@@ -350,6 +408,27 @@ class Rolegate:
                 return
         action = ALLOWED if allowed else DENIED
         offer((snapshot, permission, user, tenant, self._timer(), current_origin(), action))
+
+    def _record_stale(self, user: Ref, tenant: Ref, permission: str) -> None:
+        """Hand a check denied as stale to the decision trail (kept while the database is
+        down, dropped and counted when the buffer fills)."""
+        self._freshness.count_denial()
+        if self._offer is None:
+            return
+        cached = self._authz.snapshots.get((tenant, user))
+        snapshot = Snapshot.denied(
+            Reason.STALE,
+            tenant_id=cached.tenant_id if cached is not None else None,
+            user_id=cached.user_id if cached is not None else None,
+            revision=self._authz.revision,
+        )
+        self._record(snapshot, user, tenant, permission, allowed=False)
+
+    def _staleness_changed(self, stale: bool) -> None:
+        # The warm path reads ``_snapshots`` and nothing else: emptied, every check takes the
+        # slow path, which compares the clock with the deadline and denies. No attribute or
+        # clock read is added to the warm check for this (docs/benchmarks.md).
+        self._snapshots = _NO_SNAPSHOTS if stale else self._authz.snapshots
 
     def _on_commit(self, changes: Sequence[Change], revision: int) -> None:
         # This process's own change: stale for not one more check.
@@ -382,6 +461,15 @@ class Rolegate:
             time_cost=self.settings.argon2_time_cost,
             parallelism=self.settings.argon2_parallelism,
         )
+
+
+def _staleness_bound(settings: Settings, max_staleness: timedelta | None) -> float:
+    """The staleness bound in seconds: the argument, else the setting; more than two watcher
+    polls, so a healthy process is never stale between them."""
+    bound = (settings.max_staleness if max_staleness is None else max_staleness).total_seconds()
+    if bound <= 2 * settings.watch_interval.total_seconds():
+        raise InvalidInput("max_staleness must be more than twice watch_interval")
+    return bound
 
 
 def _decision_log(ctx: ServiceContext, settings: Settings) -> DecisionLog | None:

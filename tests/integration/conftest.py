@@ -103,7 +103,8 @@ def unwatched(database_url: str, clock: FakeClock) -> Iterator[Rolegate]:
 @pytest.fixture
 def peer(rg: Rolegate, database_url: str, clock: FakeClock) -> Iterator[Rolegate]:
     """A second Rolegate on ``rg``'s database, without a watcher: it learns of ``rg``'s changes
-    only when asked ``at_least`` their revision."""
+    only when asked ``at_least`` their revision (or, past the staleness bound of 5 s, on its
+    next check, which confirms the policy is current by reading the change log)."""
     settings = Settings(watch_changes=False)
     with Rolegate(database_url, hasher=FAST_HASHER, clock=clock, settings=settings) as instance:
         yield instance

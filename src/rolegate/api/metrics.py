@@ -126,6 +126,22 @@ class _CacheCollector(Collector):
         yield GaugeMetricFamily(
             "rolegate_policy_revision", "Newest policy revision applied here.", stats.revision
         )
+        freshness = self._rolegate.freshness
+        yield GaugeMetricFamily(
+            "rolegate_policy_stale",
+            "1 while the policy is not confirmed current within the bound (checks deny).",
+            int(freshness.is_stale),
+        )
+        yield GaugeMetricFamily(
+            "rolegate_policy_confirmed_age_seconds",
+            "Seconds since a read of the policy revision last confirmed it current.",
+            freshness.seconds_since_confirmed,
+        )
+        yield CounterMetricFamily(
+            "rolegate_policy_stale_denials",
+            "Checks denied because the policy was not confirmed current within the bound.",
+            freshness.stale_denials,
+        )
 
 
 class _TrailCollector(Collector):

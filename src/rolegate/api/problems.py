@@ -32,6 +32,7 @@ from rolegate.errors import (
     InvalidToken,
     NotFound,
     PasswordChangeRequired,
+    PolicyStale,
     PreconditionFailed,
     RolegateError,
     SchemaNotCurrent,
@@ -88,6 +89,7 @@ PROBLEMS: Final[Mapping[type[RolegateError], ProblemType]] = {
     ConcurrentChange: ProblemType("concurrent_change", 409, "Concurrent change"),
     StorageError: ProblemType("storage_unavailable", 503, "Storage unavailable"),
     SchemaNotCurrent: ProblemType("schema_not_current", 503, "Database schema not current"),
+    PolicyStale: ProblemType("policy_stale", 503, "Policy may be stale"),
 }
 
 #: Problems for HTTP-level refusals (no route, wrong method, body too large), by status.
@@ -181,6 +183,9 @@ def problem_of(error: RolegateError) -> ProblemType:
 def rolegate_error_response(error: RolegateError) -> ProblemResponse:
     """``error`` as a problem; a server-side failure is logged and described by its title only."""
     problem = problem_of(error)
+    if isinstance(error, PolicyStale):  # logged once per transition, not once per request
+        retry = {"Retry-After": str(error.retry_after)}
+        return problem_response(problem, problem.title, code=error.code, headers=retry)
     if problem.status >= 500:
         log.error("request failed: %s", error.code, exc_info=error)
         return problem_response(problem, problem.title, code=error.code)

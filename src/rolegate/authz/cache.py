@@ -6,11 +6,17 @@ under a lock. Every committed change carries a policy revision: changes made thr
 process are applied at commit, changes made by other processes arrive through
 :class:`rolegate.authz.watch.ChangeWatcher`, and ``at_least`` makes a caller wait until a given
 revision has been applied (reading it from the database at once if need be).
+
+Every catch-up that reads the revision also confirms to :class:`Freshness` that the process
+is current; once it has not for longer than the bound, compiling or refreshing a snapshot
+raises :class:`PolicyStale` instead (the warm path is switched by the facade).
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,12 +34,13 @@ from rolegate.authz.compile import (
     compile_snapshot,
     read_revision,
 )
+from rolegate.authz.freshness import Freshness
 from rolegate.authz.holders import HolderPage, holders_page
 from rolegate.authz.snapshot import Snapshot, TenantPolicy, is_permission_name
 from rolegate.db.engine import Database
 from rolegate.db.lookup import find_tenant
 from rolegate.db.models import MembershipRecord, PolicyChangeRecord, TenantRecord, UserRecord
-from rolegate.errors import TenantNotFound
+from rolegate.errors import StorageError, TenantNotFound
 
 Key = tuple[Hashable, Hashable]  # (tenant reference, user reference) exactly as callers pass them
 
@@ -56,10 +63,18 @@ class Authorizer:
         db: Database,
         *,
         timer: Callable[[], float],
+        freshness: Freshness,
         capacity: int = 100_000,
         on_changes: Callable[[Sequence[Change]], None] | None = None,
+        refresh_on_demand: bool = False,
     ) -> None:
         self._db, self._timer, self._capacity = db, timer, capacity
+        self.freshness = freshness
+        # With no watcher to confirm, a check past the bound reads the revision itself (one
+        # caller at a time, and not again for a while after a failure).
+        self._refresh_on_demand = refresh_on_demand
+        self._refreshing = threading.Lock()
+        self._next_refresh = 0.0
         # Told of every change applied, so caches outside authorization (sessions, keys)
         # follow the same log.
         self._on_changes = on_changes
@@ -71,8 +86,11 @@ class Authorizer:
         self._unknown: set[Key] = set()  # snapshots of names that did not exist yet
         self._lock = threading.RLock()
         self._generation = 0  # bumped by every invalidation; guards compiles against races
+        self._file = _file_identity(db)  # SQLite: the file whose revision confirms currency
+        started = time.monotonic()
         with db.reading() as session:  # nothing is compiled yet: start from the present
             self._revision = read_revision(session)  # every change up to it has been applied
+        freshness.confirm(started)
         self._compiles = 0
         self._own: set[int] = set()  # revisions committed here, applied ahead of the log
 
@@ -93,6 +111,8 @@ class Authorizer:
 
     def snapshot(self, tenant: Hashable, user: Hashable) -> Snapshot:
         """The snapshot of (``user``, ``tenant``), valid now: cached, refreshed or compiled."""
+        if self.freshness.is_stale:
+            self._assert_current()
         key = (tenant, user)
         now = self._timer()
         cached = self._entries.get(key)
@@ -105,6 +125,26 @@ class Authorizer:
                     self._entries[key] = fresh
             return fresh
         return self._compile(key, now)
+
+    def _assert_current(self) -> None:
+        """Raise :class:`PolicyStale` unless a confirmation comes in time; without a watcher,
+        try one read of the revision first."""
+        if not self._refresh_on_demand:
+            if self.freshness.notice():
+                raise self.freshness.stale_error()
+            return
+        if time.monotonic() >= self._next_refresh and self._refreshing.acquire(blocking=False):
+            try:
+                self.catch_up()
+            except StorageError:
+                self._next_refresh = time.monotonic() + min(1.0, self.freshness.max_staleness)
+            finally:
+                self._refreshing.release()
+        if not self.freshness.is_stale:
+            return
+        if time.monotonic() < self._next_refresh:  # a read failed: an outage, say so
+            self.freshness.notice()
+        raise self.freshness.stale_error()
 
     def _compile(self, key: Key, now: float) -> Snapshot:
         self._compiles += 1
@@ -147,6 +187,8 @@ class Authorizer:
         self, permission: str, *, tenant: Hashable, cursor: str | None, limit: int
     ) -> HolderPage:
         """One page of who holds ``permission`` in ``tenant`` (see :func:`holders_page`)."""
+        if self.freshness.is_stale:
+            self._assert_current()
         generation = self._generation
         with self._db.reading() as session:
             tenant_row = find_tenant(session, _ref(tenant))
@@ -245,12 +287,16 @@ class Authorizer:
     def catch_up(self) -> int:
         """Apply every change committed since :attr:`revision` (from any process); return the
         revision now applied."""
+        started = time.monotonic()  # what the read confirms: everything committed before it
+        self._assert_same_file()
         # The common case, nothing new, costs one bare read (every API request makes it).
         if (self._db.scalar(REVISION) or 0) <= self._revision:
+            self.freshness.confirm(started)
             return self._revision
         with self._db.reading() as session:
             current = read_revision(session)
             if current <= self._revision:
+                self.freshness.confirm(started)
                 return self._revision
             rows = session.execute(
                 select(
@@ -272,7 +318,14 @@ class Authorizer:
                 revision=current,
             )
             self._own = {revision for revision in self._own if revision > current}
+        self.freshness.confirm(started)
         return current
+
+    def _assert_same_file(self) -> None:
+        """SQLite: pooled connections keep reading a file moved or replaced under them, which
+        no other process writes to any more; such a read confirms nothing."""
+        if self._file is not None and _file_identity(self._db) != self._file:
+            raise StorageError("the SQLite database file was moved, replaced or removed")
 
     def wait_for(self, revision: int | None) -> None:
         """Return once every change up to ``revision`` has been applied (reading them now);
@@ -287,6 +340,19 @@ def _discard(index: defaultdict[UUID, set[Key]], ident: UUID, key: Key) -> None:
         keys.discard(key)
         if not keys:
             del index[ident]
+
+
+def _file_identity(db: Database) -> tuple[int, int] | None:
+    """(device, inode) of a SQLite database file; None for other databases and in-memory
+    ones, and (0, 0) when the file is gone."""
+    path = db.url.database if db.is_sqlite else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    try:
+        found = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (found.st_dev, found.st_ino)
 
 
 def _ref(value: Hashable) -> str | UUID:

@@ -18,6 +18,7 @@ class Reason(StrEnum):
     ASSIGNMENT_EXPIRED = "assignment_expired"
     NO_ROLE_GRANTS_IT = "no_role_grants_it"
     ERROR = "error"  # deciding failed; fail closed
+    STALE = "stale"  # the policy could not be confirmed current within the bound; fail closed
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from rolegate.api.schemas.check import (
     UserPermissionsRead,
 )
 from rolegate.authz.decision import Reason
-from rolegate.errors import UserNotFound
+from rolegate.errors import PolicyStale, UserNotFound
 from rolegate.facade import Rolegate
 from rolegate.names import MAX_PERMISSION_LENGTH, MAX_USERNAME_LENGTH
 from rolegate.services.builtins import CHECK
@@ -97,8 +97,12 @@ router.add_api_route(
 @router.post("/explain")
 def explain(body: CheckRequest, caller: Checker, rolegate: RolegateDep) -> ExplanationRead:
     """The decision with its reason code and, when allowed, every chain of roles that allows it
-    (reason ``error``: deciding failed, and the answer is a denial)."""
+    (reason ``error``: deciding failed, and the answer is a denial). A policy that may be
+    stale is the 503 ``policy_stale`` problem, as for ``check``."""
     decision = rolegate.explain(body.user, body.permission, tenant=caller.tenant_id)
+    if decision.reason is Reason.STALE:
+        freshness = rolegate.freshness
+        raise PolicyStale(freshness.seconds_since_confirmed, bound=freshness.max_staleness)
     return ExplanationRead.of(decision)
 
 

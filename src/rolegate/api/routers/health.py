@@ -32,8 +32,12 @@ async def healthz() -> dict[str, str]:
     responses={200: {"description": "Ready", "content": {"application/json": {}}}},
 )
 def readyz(rolegate: RolegateDep) -> JSONResponse:
-    """Ready when the database answers and its schema is current; else a 503 problem."""
+    """Ready when the database answers, its schema is current and the policy has been
+    confirmed current within the staleness bound; else a 503 problem."""
     ready, schema = rolegate.readiness()
+    if schema == "stale":
+        seconds = rolegate.freshness.seconds_since_confirmed
+        return problem_response(NOT_READY, f"policy not confirmed current for {seconds:.1f} s")
     if not ready:
         return problem_response(NOT_READY, f"database schema: {schema}")
     return JSONResponse({"status": "ready", "schema": schema})
