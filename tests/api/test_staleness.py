@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from rolegate import InvalidInput, PolicyStale, Reason, Rolegate, Settings
 from rolegate.api import create_app
+from rolegate.api.metrics_listener import metrics_app
 from tests.factories import (
     FAST_HASHER,
     AuthActions,
@@ -52,10 +53,17 @@ def _seed(rg: Rolegate) -> None:
     rg.assignments.assign("acme", "svc", "tenant-admin")
 
 
+METRICS = "/listener/metrics"
+
+
 @asynccontextmanager
 async def _served(rg: Rolegate) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
-    """A client of the real app on ``rg``, and svc's Authorization header."""
-    transport = httpx.ASGITransport(app=create_app(rg))
+    """A client of the real app on ``rg``, and svc's Authorization header. The metrics are read
+    from the metrics listener's app (``ROLEGATE_METRICS_ADDRESS``), mounted at ``/listener``:
+    the token-guarded ``/metrics`` answers 503 while stale, like every guarded route."""
+    app = create_app(rg, serve_metrics=False)
+    app.mount("/listener", metrics_app(app.state.metrics))
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         auth = AuthActions(client)
         yield client, auth.bearer(await auth.login("svc"))
@@ -82,7 +90,7 @@ async def _assert_stale(rg: Rolegate, client: httpx.AsyncClient, headers: dict[s
         assert_problem(response, 503, "policy_stale")
         assert int(response.headers["Retry-After"]) >= 1
     assert_problem(await client.get("/readyz"), 503, "not_ready")
-    metrics = (await client.get("/metrics")).text
+    metrics = (await client.get(METRICS)).text
     assert _metric(metrics, "rolegate_policy_stale") == 1
     assert _metric(metrics, "rolegate_policy_confirmed_age_seconds") >= BOUND.total_seconds()
     assert _metric(metrics, "rolegate_policy_stale_denials_total") >= 1
@@ -104,7 +112,7 @@ async def _assert_recovered(
     assert response.status_code == 200, response.text
     assert response.json() == {"allowed": allowed}
     assert (await client.get("/readyz")).status_code == 200
-    assert _metric((await client.get("/metrics")).text, "rolegate_policy_stale") == 0
+    assert _metric((await client.get(METRICS)).text, "rolegate_policy_stale") == 0
 
 
 def _stale_denials_recorded(rg: Rolegate) -> bool:
