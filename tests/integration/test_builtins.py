@@ -43,10 +43,10 @@ from rolegate.services.builtins import (
 )
 from tests.factories import (
     BOOTSTRAP_PASSWORD,
-    bootstrap_admin,
     FAST_HASHER,
     PASSWORD,
     AuditTail,
+    bootstrap_admin,
     downgrade,
     is_builtin,
     member_with_password,
