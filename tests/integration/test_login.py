@@ -495,3 +495,21 @@ def test_known_and_unknown_names_get_the_same_answers_at_every_step(
     assert [code for code, _, _ in known] == ["invalid_credentials"] * 5 + ["login_throttled"] * 2
     assert all(verifies == 1 for _, _, verifies in known)  # equal work, throttled or not
     assert auth.auth.lockout("alice", tenant="acme").is_locked
+
+
+def test_a_right_password_neither_locks_nor_changes_the_tenants_counter(sprayed: Rolegate) -> None:
+    # Every login in a tenant shares that row: a success must not queue behind the others.
+    for _ in range(3):
+        sprayed.auth.login("alice", PASSWORD, tenant="acme", ip="192.0.2.1")
+    with sprayed.db.reading() as session:
+        keys = session.scalars(select(LoginThrottleRecord.key)).all()
+    assert not [key for key in keys if key.startswith("tenant:")]
+    spray(sprayed, ["mallory"])
+    sprayed.auth.login("alice", PASSWORD, tenant="acme", ip="192.0.2.1")
+    with sprayed.db.reading() as session:
+        [failures] = session.scalars(
+            select(LoginThrottleRecord.failures).where(
+                LoginThrottleRecord.key.startswith("tenant:")
+            )
+        ).all()
+    assert failures == 1  # the failure only

@@ -154,7 +154,7 @@ class PasswordCheck:
         if reason is None and found.user is not None and normal is not None:
             reason, replacement = self._replacement(found, normal, new_password, purpose)
         with self._ctx.transaction() as tx:
-            rows = lock_rows(tx, found.counters)
+            rows = lock_rows(tx, _to_lock(found.counters, reason))
             user = tx.get(UserRecord, found.user.id, populate_existing=True) if found.user else None
             if reason is None:
                 reason = _recheck(found, user, rows, now, encoded)
@@ -278,6 +278,8 @@ class PasswordCheck:
             for counter in found.counters:
                 if reason == "locked" and counter.kind == "account":
                     continue  # a lockout is not extended by the attempts it refuses
+                if counter.key not in rows:
+                    continue  # a right password refused under the locks: see _to_lock
                 row = rows[counter.key]
                 before = state_of(row)
                 after, is_news = counter.after_failure(before, now)
@@ -342,13 +344,12 @@ def _recheck(
 ) -> str | None:
     """The same checks under the row locks: a lockout, deactivation or password change that
     committed while the password was being verified wins (fail closed)."""
-    states = {counter.key: state_of(rows[counter.key]) for counter in found.counters}
+    states = {c.key: state_of(rows[c.key]) for c in found.counters if c.key in rows}
     throttled = _throttled(found, states, now)
     if throttled is not None:
         return throttled
-    for counter in found.counters:
-        if states[counter.key].is_locked(now):
-            return "locked"
+    if any(state.is_locked(now) for state in states.values()):
+        return "locked"  # the client and tenant were looked at: this is the account
     if user is None or not user.is_active:
         return "inactive"
     if user.password_hash != verified_hash:
@@ -356,12 +357,22 @@ def _recheck(
     return None
 
 
+def _to_lock(counters: list[Counter], reason: str | None) -> list[Counter]:
+    """The counters to lock for the write: all of them for a failure, but not the tenant's for
+    a right password. That one row is shared by every login in the tenant, and a success never
+    changes it; locking it would queue the tenant's logins one behind the other. (The rare
+    right password refused under the locks after all is then not counted for the tenant.)"""
+    if reason is not None:
+        return counters
+    return [counter for counter in counters if counter.kind != "tenant"]
+
+
 def _throttled(found: _Attempt, states: dict[str, ThrottleState], now: datetime) -> str | None:
     """``client_locked`` or ``tenant_throttled`` when that throttle refuses the attempt (and
     until when, in ``found``); the account's own lockout is not looked at here."""
     for counter in found.counters:
-        state = states[counter.key]
-        if counter.kind in _THROTTLED and state.is_locked(now):
+        state = states.get(counter.key)
+        if counter.kind in _THROTTLED and state is not None and state.is_locked(now):
             found.throttled_until = state.locked_until
             return _THROTTLED[counter.kind]
     return None
