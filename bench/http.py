@@ -207,7 +207,10 @@ def _service_account(url: str) -> tuple[str, int]:
     settings = Settings(watch_changes=False, access_token_ttl=timedelta(minutes=30))
     with Rolegate(url, settings=settings) as rg:
         rg.platform.bootstrap(username=CHECKER, password=password)
-        token = rg.auth.login(CHECKER, password, tenant="platform").access_token
+        # The bootstrap password is single-use: its first login sets the checker's own.
+        token = rg.auth.login(
+            CHECKER, password, tenant="platform", new_password=password + " and more"
+        ).access_token
         routes = sum(1 for _ in iter_route_contexts(create_app(rg).routes))
     return token, routes
 

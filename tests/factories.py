@@ -25,7 +25,7 @@ from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
-from rolegate import Argon2Hasher, HolderPage, Rolegate
+from rolegate import Argon2Hasher, HolderPage, Rolegate, User
 from rolegate.authz.snapshot import (
     NEVER,
     AssignmentNode,
@@ -52,6 +52,8 @@ from rolegate.services.builtins import TENANT_ADMIN, is_reserved
 FAST_HASHER = Argon2Hasher(memory_kib=8, time_cost=1, parallelism=1)
 
 PASSWORD = "violet staple orbit 9 lantern"
+#: The first platform admin's bootstrap password: single-use, its first login replaces it.
+BOOTSTRAP_PASSWORD = "copper violin 7 meadow drift"
 
 
 @dataclass
@@ -272,6 +274,14 @@ def metrics_scraper(rg: Rolegate, username: str = "prometheus") -> dict[str, str
     rg.assignments.assign("platform", username, "metrics-reader")
     tokens = rg.auth.login(username, PASSWORD, tenant="platform")
     return {"Authorization": f"Bearer {tokens.access_token}"}
+
+
+def bootstrap_admin(rg: Rolegate, username: str = "root") -> User:
+    """The first platform admin as after its one bootstrap login, which set :data:`PASSWORD`."""
+    made = rg.platform.bootstrap(username=username, password=BOOTSTRAP_PASSWORD)
+    assert made is not None
+    rg.auth.login(username, BOOTSTRAP_PASSWORD, tenant="platform", new_password=PASSWORD)
+    return made[0]
 
 
 def stored_password_hash(rg: Rolegate, username: str) -> str | None:

@@ -15,6 +15,7 @@ from tests.api.test_serve import free_port, login, start_server, stop
 from tests.integrations.test_examples import ROOT, wait_until_answering
 
 USER_PASSWORD = "amber kettle 31 harbor quill"
+ADMIN_PASSWORD = "cobalt fennel 12 quarry lark"
 
 
 def test_a_new_user_gets_from_make_run_to_a_protected_app(tmp_path: Path) -> None:
@@ -25,7 +26,10 @@ def test_a_new_user_gets_from_make_run_to_a_protected_app(tmp_path: Path) -> Non
     try:
         printed = server_output_until_ready(server)
         password = next(line.split()[-1] for line in printed if "password:" in line)
-        token = login(base, "admin", password, "platform").json()["access_token"]
+        # single-use: the first login sets the admin's own password, as the README says
+        assert login(base, "admin", password, "platform").status_code == 403
+        first = login(base, "admin", password, "platform", new_password=ADMIN_PASSWORD)
+        token = first.json()["access_token"]
         admin = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"})
         closing.append(admin)
 

@@ -117,15 +117,20 @@ class Settings(BaseSettings):
         description="addresses or networks whose X-Forwarded-For is believed (JSON list)",
     )
     # Brute-force protection; Keycloak's defaults (failure factor 30, wait increment 60 s,
-    # max wait 15 min, failure reset 12 h) and NIST SP 800-63B-4's 100 consecutive failures.
+    # max wait 15 min, failure reset 12 h, permanent lockout off). A hard limit is opt-in, at
+    # most NIST SP 800-63B-4's 100 consecutive failures.
     lockout_failures: int = Field(30, ge=1, description="account failures before lockouts")
     lockout_ip_failures: int = Field(100, ge=1, description="client failures before lockouts")
     lockout_wait_increment: timedelta = Field(timedelta(seconds=60), gt=timedelta(0))
     lockout_max_wait: timedelta = Field(timedelta(minutes=15), gt=timedelta(0))
     lockout_reset: timedelta = Field(timedelta(hours=12), gt=timedelta(0))
     lockout_hard_limit: int = Field(
-        100, ge=1, le=100, description="consecutive account failures that lock until unlocked"
+        0, ge=0, le=100, description="consecutive account failures that lock until unlocked; 0: off"
     )
+    lockout_tenant_failures: int = Field(
+        300, ge=0, description="failed logins per tenant per window before they are slowed; 0: off"
+    )
+    lockout_tenant_window: timedelta = Field(timedelta(minutes=5), gt=timedelta(0))
     # The decision trail (docs/audit.md): denials always, audited permissions' allows, a sample.
     audit_decisions: bool = Field(
         True, description="record authorization decisions (denials, audited permissions' allows)"

@@ -14,7 +14,7 @@
     ├── InvalidInput (also a ValueError)
     │   ├── InvalidName · InvalidPassword · InvalidExpiry · InvalidConfiguration
     ├── AuthenticationFailed
-    │   ├── InvalidCredentials · PasswordChangeRequired
+    │   ├── InvalidCredentials · PasswordChangeRequired · LoginThrottled
     │   └── InvalidToken
     │       └── RefreshTokenReused
     ├── Forbidden
@@ -244,6 +244,18 @@ class PasswordChangeRequired(AuthenticationFailed):
 
     def __init__(self) -> None:
         super().__init__("the password must be changed before logging in", reason="must_change")
+
+
+class LoginThrottled(AuthenticationFailed):
+    """Too many failed logins from this client, or in this tenant: try again in ``retry_after``
+    seconds. Never raised for one account's lockout, which reads as :class:`InvalidCredentials`
+    so that it does not reveal that the account exists."""
+
+    code = "login_throttled"
+
+    def __init__(self, *, retry_after: int, reason: str = "") -> None:
+        super().__init__(f"too many failed logins; try again in {retry_after} s", reason=reason)
+        self.retry_after = retry_after
 
 
 class InvalidToken(AuthenticationFailed):

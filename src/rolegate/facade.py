@@ -14,7 +14,7 @@ from rolegate.audit.origin import current_origin
 from rolegate.audit.recorder import AuditRecorder
 from rolegate.authn.keys import ASYMMETRIC, SYMMETRIC, KeyRing
 from rolegate.authn.passwords import Argon2Hasher, PasswordHasher, PasswordPolicy
-from rolegate.authn.throttle import ThrottlePolicy
+from rolegate.authn.throttle import FailureRate, ThrottlePolicy
 from rolegate.authn.tokens import TokenRules
 from rolegate.authz.cache import Authorizer, CacheStats, Key
 from rolegate.authz.changes import Change
@@ -520,9 +520,12 @@ def _auth_policy(settings: Settings, passwords: PasswordPolicy) -> AuthPolicy:
         lifetime=settings.session_lifetime,
         check=CheckPolicy(
             passwords=passwords,
-            account=throttle(settings.lockout_failures, settings.lockout_hard_limit),
+            account=throttle(settings.lockout_failures, settings.lockout_hard_limit or None),
             # No hard lock for an address: it would let anyone behind one NAT lock out the rest.
             client=throttle(settings.lockout_ip_failures, None),
+            tenant=FailureRate(settings.lockout_tenant_failures, settings.lockout_tenant_window)
+            if settings.lockout_tenant_failures
+            else None,
         ),
         permission_claims=settings.token_permission_claims,
         claims_limit=settings.token_claims_limit,

@@ -21,6 +21,7 @@ from tests.factories import (
     FakeClock,
     all_holders,
     assert_problem,
+    bootstrap_admin,
     build_documents_policy,
     build_readers,
     member_with_password,
@@ -273,7 +274,7 @@ async def test_a_foreign_tenant_is_the_same_404_as_a_missing_one(
 async def test_a_platform_admin_may_check_in_any_tenant(
     client: httpx.AsyncClient, policy: Rolegate, auth: AuthActions
 ) -> None:
-    policy.platform.bootstrap(username="root", password=PASSWORD)
+    bootstrap_admin(policy)
     headers = auth.bearer(await auth.login("root", tenant="platform"))
     body = {"user": "alice", "permission": "documents:write"}
     response = await client.post(f"{ACME}/check", json=body, headers=headers)

@@ -23,10 +23,10 @@ from rolegate.services.builtins import (
     TENANT_PERMISSIONS,
 )
 from tests.factories import (
-    PASSWORD,
     AuthActions,
     assert_problem,
     audit_events,
+    bootstrap_admin,
     member_with_password,
     stored_state,
 )
@@ -186,7 +186,7 @@ async def test_escalation_table(
 async def test_a_platform_admin_holds_escalate_in_every_tenant(
     world: Rolegate, client: httpx.AsyncClient, auth: AuthActions
 ) -> None:
-    assert world.platform.bootstrap(username="root", password=PASSWORD) is not None
+    bootstrap_admin(world)
     headers = auth.bearer(await auth.login("root", tenant="platform"))
     response = await client.put(f"{T}/users/dave/roles/tenant-admin", headers=headers)
     assert response.status_code == 201, response.text

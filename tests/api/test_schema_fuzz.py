@@ -18,7 +18,7 @@ from schemathesis import checks
 
 from rolegate import Rolegate
 from rolegate.api import create_app
-from tests.factories import FAST_HASHER, PASSWORD
+from tests.factories import FAST_HASHER, PASSWORD, bootstrap_admin
 
 EXAMPLES_PER_OPERATION = 20
 CHECKS = [
@@ -36,7 +36,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, 
     admin's access token."""
     path: Path = tmp_path_factory.mktemp("fuzz") / "rolegate.db"
     with Rolegate(f"sqlite:///{path}", hasher=FAST_HASHER) as rg:
-        rg.platform.bootstrap(username="root", password=PASSWORD)
+        bootstrap_admin(rg)
         rg.tenants.create("acme")
         rg.permissions.create("acme", "documents:read")
         rg.roles.create("acme", "reader", permissions=["documents:read"])

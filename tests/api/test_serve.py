@@ -102,12 +102,13 @@ def stop_and_read(server: subprocess.Popen[bytes]) -> tuple[str, str]:
     return (stdout or b"").decode(), stderr.decode()
 
 
-def login(base_url: str, username: str, password: str, tenant: str) -> httpx.Response:
-    return httpx.post(
-        f"{base_url}/v1/auth/login",
-        json={"username": username, "password": password, "tenant": tenant},
-        timeout=10,
-    )
+def login(
+    base_url: str, username: str, password: str, tenant: str, *, new_password: str | None = None
+) -> httpx.Response:
+    body = {"username": username, "password": password, "tenant": tenant}
+    if new_password is not None:
+        body["new_password"] = new_password
+    return httpx.post(f"{base_url}/v1/auth/login", json=body, timeout=10)
 
 
 def test_first_start_on_an_empty_database_makes_an_admin_and_prints_its_password_once(
@@ -120,9 +121,16 @@ def test_first_start_on_an_empty_database_makes_an_admin_and_prints_its_password
     assert len(shown) == 1 and len(shown[0]) >= 20, first
     assert "username: admin" in first and "tenant:   platform" in first
 
+    assert "works for one login, which must choose a new one" in first
     server, base_url = start_server(tmp_path, url)
     try:
-        assert login(base_url, "admin", shown[0], "platform").status_code == 200
+        first_login = login(base_url, "admin", shown[0], "platform")
+        assert first_login.status_code == 403, first_login.text  # single-use
+        assert first_login.json()["code"] == "password_change_required"
+        changed = login(base_url, "admin", shown[0], "platform", new_password=PASSWORD)
+        assert changed.status_code == 200, changed.text
+        assert login(base_url, "admin", shown[0], "platform").status_code == 401  # used up
+        assert login(base_url, "admin", PASSWORD, "platform").status_code == 200
         assert login(base_url, "admin", "admin", "platform").status_code == 401
     finally:
         second = stop(server)
@@ -135,7 +143,9 @@ def test_the_bootstrap_password_can_come_from_the_environment(tmp_path: Path) ->
     env = {"ROLEGATE_BOOTSTRAP_PASSWORD": chosen, "ROLEGATE_BOOTSTRAP_USERNAME": "root"}
     server, base_url = start_server(tmp_path, url, extra_env=env)
     try:
-        assert login(base_url, "root", chosen, "platform").status_code == 200
+        assert login(base_url, "root", chosen, "platform").status_code == 403
+        assert login(base_url, "root", chosen, "platform", new_password=PASSWORD).status_code == 200
+        assert login(base_url, "root", chosen, "platform").status_code == 401
     finally:
         output = stop(server)
     assert chosen not in output

@@ -12,10 +12,10 @@ import pytest
 from rolegate import Rolegate
 from rolegate.services.pages import MAX_PAGE_SIZE
 from tests.factories import (
-    PASSWORD,
     AuthActions,
     FakeClock,
     assert_problem,
+    bootstrap_admin,
     member_with_password,
 )
 
@@ -27,7 +27,7 @@ Headers = dict[str, str]
 @pytest.fixture
 async def root(rg: Rolegate, auth: AuthActions) -> Headers:
     """The headers of the platform admin ``root``, logged in to the platform tenant."""
-    assert rg.platform.bootstrap(username="root", password=PASSWORD) is not None
+    bootstrap_admin(rg)
     return auth.bearer(await auth.login("root", tenant="platform"))
 
 

@@ -11,14 +11,14 @@ import pytest
 
 from rolegate import Rolegate
 from tests.api.test_serve import login, start_server, stop
-from tests.factories import FAST_HASHER, PASSWORD
+from tests.factories import FAST_HASHER, PASSWORD, bootstrap_admin
 
 
 @pytest.fixture
 def seeded(database_url: str) -> str:
     """``database_url`` with a platform admin and alice, a reader of documents in acme."""
     with Rolegate(database_url, hasher=FAST_HASHER) as rg:
-        rg.platform.bootstrap(username="root", password=PASSWORD)
+        bootstrap_admin(rg)
         rg.tenants.create("acme")
         rg.permissions.create("acme", "documents:read")
         rg.roles.create("acme", "reader", permissions=["documents:read"])

@@ -24,6 +24,7 @@ from tests.factories import (
     assert_problem,
     audit_events,
     audit_json,
+    bootstrap_admin,
     member_with_password,
     stored_password_hash,
 )
@@ -49,7 +50,7 @@ async def admin(rg: Rolegate, auth: AuthActions) -> Headers:
 @pytest.fixture
 async def root(rg: Rolegate, auth: AuthActions) -> Headers:
     """The headers of the platform admin ``root``."""
-    assert rg.platform.bootstrap(username="root", password=PASSWORD) is not None
+    bootstrap_admin(rg)
     return auth.bearer(await auth.login("root", tenant="platform"))
 
 

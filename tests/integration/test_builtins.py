@@ -14,7 +14,9 @@ from sqlalchemy import insert, select, text
 from rolegate import (
     BuiltinProtected,
     EscalationDenied,
+    InvalidCredentials,
     InvalidPassword,
+    PasswordChangeRequired,
     Rolegate,
     RoleNotFound,
     TenantProtected,
@@ -41,9 +43,11 @@ from rolegate.services.builtins import (
     TENANT_PERMISSIONS,
 )
 from tests.factories import (
+    BOOTSTRAP_PASSWORD,
     FAST_HASHER,
     PASSWORD,
     AuditTail,
+    bootstrap_admin,
     downgrade,
     is_builtin,
     member_with_password,
@@ -355,7 +359,9 @@ def test_bootstrap_makes_one_platform_admin_with_a_random_password(rg: Rolegate)
     assert [(a.username, a.role) for a in rg.assignments.list("platform")] == [
         ("admin", TENANT_ADMIN)
     ]
-    pair = rg.auth.login("admin", password, tenant="platform")
+    with pytest.raises(PasswordChangeRequired):  # single-use: the first login replaces it
+        rg.auth.login("admin", password, tenant="platform")
+    pair = rg.auth.login("admin", password, tenant="platform", new_password=PASSWORD)
     principal = rg.auth.verify(pair.access_token)
     assert (principal.user_id, principal.tenant_id) == (user.id, PLATFORM_TENANT_ID)
     assert rg.check("admin", "rolegate:tenants:write", tenant="platform")
@@ -367,6 +373,24 @@ def test_a_bootstrap_password_must_satisfy_the_policy(rg: Rolegate) -> None:
     assert rg.users.list() == [] and not rg.platform.has_members()
     made = rg.platform.bootstrap(username="root", password=PASSWORD)
     assert made is not None and made[1] == PASSWORD
+    with pytest.raises(PasswordChangeRequired):
+        rg.auth.login("root", PASSWORD, tenant="platform")
+    assert rg.users.get("root").must_change_password
+
+
+def test_the_bootstrap_password_works_for_one_login_which_sets_a_new_one(rg: Rolegate) -> None:
+    made = rg.platform.bootstrap(username="root", password=BOOTSTRAP_PASSWORD)
+    assert made is not None and rg.users.get("root").must_change_password
+    with pytest.raises(PasswordChangeRequired):
+        rg.auth.login("root", BOOTSTRAP_PASSWORD, tenant="platform")
+    with pytest.raises(InvalidPassword):  # the new one must differ
+        rg.auth.login(
+            "root", BOOTSTRAP_PASSWORD, tenant="platform", new_password=BOOTSTRAP_PASSWORD
+        )
+    pair = rg.auth.login("root", BOOTSTRAP_PASSWORD, tenant="platform", new_password=PASSWORD)
+    assert pair.session.is_active and not rg.users.get("root").must_change_password
+    with pytest.raises(InvalidCredentials):  # used up
+        rg.auth.login("root", BOOTSTRAP_PASSWORD, tenant="platform")
     assert rg.auth.login("root", PASSWORD, tenant="platform").session.is_active
 
 
@@ -524,7 +548,7 @@ def test_a_platform_session_in_another_tenant_is_governed_by_its_platform_grants
 def test_a_platform_admin_may_hand_out_anything_in_any_tenant(
     guarded: Rolegate, attempt: Attempt, action: str, missing: list[str]
 ) -> None:
-    guarded.platform.bootstrap(username="root", password=PASSWORD)
+    bootstrap_admin(guarded)
     root = session_of(guarded, "root", tenant="platform")  # not even a member of acme
     tail = AuditTail(guarded)
     attempt(guarded, root)

@@ -16,6 +16,7 @@ from rolegate import (
     InvalidInput,
     InvalidPassword,
     InvalidToken,
+    LoginThrottled,
     PasswordChangeRequired,
     Rolegate,
     Settings,
@@ -26,6 +27,7 @@ from tests.factories import (
     CountingHasher,
     FakeClock,
     audit_events,
+    bootstrap_admin,
     member_with_password,
     stored_password_hash,
 )
@@ -274,7 +276,7 @@ def test_failures_are_forgotten_after_twelve_quiet_hours(auth: Rolegate, clock: 
 
 
 def test_consecutive_failures_lock_until_an_admin_unlocks(auth: Rolegate, clock: FakeClock) -> None:
-    for _ in range(20):  # the hard limit is 20 here (100 by default)
+    for _ in range(20):  # the hard limit is 20 here (off by default)
         fail(auth)
         clock.advance(timedelta(hours=13))  # every window forgotten, the run of failures not
     assert auth.auth.lockout("alice", tenant="acme").hard_locked
@@ -314,9 +316,9 @@ def test_a_client_address_is_throttled_across_accounts(auth: Rolegate) -> None:
     for username in ("mallory", "eve", "trent", "bob", "alice"):
         with pytest.raises(InvalidCredentials):
             auth.auth.login(username, "guess guess guess", tenant="acme", ip="198.51.100.7")
-    with pytest.raises(InvalidCredentials) as failure:
+    with pytest.raises(LoginThrottled) as throttled:  # 429 over HTTP, not a 401
         auth.auth.login("bob", PASSWORD, tenant="acme", ip="198.51.100.7")
-    assert failure.value.reason == "client_locked"
+    assert throttled.value.reason == "client_locked" and throttled.value.retry_after == 60
     assert auth.auth.login("bob", PASSWORD, tenant="acme", ip="198.51.100.8")
     assert auth.auth.lockout(ip="198.51.100.7").is_locked
     auth.auth.unlock(ip="198.51.100.7")
@@ -327,7 +329,7 @@ def test_an_ipv6_client_is_throttled_by_its_network(auth: Rolegate) -> None:
     for host in range(5):
         with pytest.raises(InvalidCredentials):
             auth.auth.login("mallory", "guess guess guess", tenant="acme", ip=f"2001:db8::{host}")
-    with pytest.raises(InvalidCredentials):
+    with pytest.raises(LoginThrottled):
         auth.auth.login("alice", PASSWORD, tenant="acme", ip="2001:db8::ffff")
     assert auth.auth.login("alice", PASSWORD, tenant="acme", ip="2001:db8:0:1::1")
 
@@ -338,7 +340,7 @@ def test_no_failure_is_lost_under_concurrent_attempts(auth: Rolegate) -> None:
     def attempt() -> None:
         try:
             auth.auth.login("alice", "not the password at all", tenant="acme", ip="192.0.2.1")
-        except InvalidCredentials:
+        except (InvalidCredentials, LoginThrottled):
             pass
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -354,9 +356,10 @@ def test_no_failure_is_lost_under_concurrent_attempts(auth: Rolegate) -> None:
         counts = dict(
             session.execute(select(LoginThrottleRecord.key, LoginThrottleRecord.consecutive)).all()
         )
-    # Attempts refused while locked are not counted; every other one is, none lost.
+    # Attempts refused while the client is locked are not counted for it; every other one is
+    # (those the account's lockout refused too), none lost.
     history = [a for a in auth.auth.login_history(limit=100) if a.ip == "192.0.2.1"]
-    counted = sum(1 for a in history if a.reason == "bad_password")
+    counted = sum(1 for a in history if a.reason in ("bad_password", "locked"))
     assert counts["ip:192.0.2.1"] == counted
     assert len(history) == 20
 
@@ -379,3 +382,134 @@ def test_a_login_can_change_the_password_in_the_same_step(auth: Rolegate) -> Non
     with pytest.raises(InvalidCredentials):
         auth.auth.login("alice", PASSWORD, tenant="acme")
     assert auth.auth.login("alice", NEW_PASSWORD, tenant="acme")
+
+
+# --- permanent lockout off by default; throttles by client and by tenant answer 429 -----------
+
+
+def test_paced_failures_never_lock_the_only_platform_admin_out_for_good(
+    database_url: str, clock: FakeClock
+) -> None:
+    with Rolegate(database_url, hasher=CountingHasher(), clock=clock) as rg:  # default settings
+        bootstrap_admin(rg)
+        for _ in range(101):  # past NIST's 100, each after the window forgot the last
+            with pytest.raises(InvalidCredentials):
+                rg.auth.login("root", "not the password at all", tenant="platform")
+            clock.advance(timedelta(hours=13))
+        lock = rg.auth.lockout("root", tenant="platform")
+        assert lock.consecutive == 101 and not lock.hard_locked and not lock.is_locked
+        assert rg.auth.login("root", PASSWORD, tenant="platform").session.is_active
+
+
+def test_a_temporary_account_lockout_still_applies_by_default(
+    database_url: str, clock: FakeClock
+) -> None:
+    with Rolegate(database_url, hasher=CountingHasher(), clock=clock) as rg:
+        member_with_password(rg)
+        fail(rg, 30)
+        with pytest.raises(InvalidCredentials) as failure:  # a 401 like any other
+            rg.auth.login("alice", PASSWORD, tenant="acme")
+        assert failure.value.reason == "locked"
+        clock.advance(timedelta(seconds=60))
+        assert rg.auth.login("alice", PASSWORD, tenant="acme").session.is_active
+
+
+@pytest.fixture
+def sprayed(database_url: str, clock: FakeClock) -> Iterator[Rolegate]:
+    """A Rolegate whose tenants take 5 failures per 5 minutes (one a minute past them), with
+    per-account and per-client limits out of the way."""
+    settings = Settings(
+        lockout_failures=1000,
+        lockout_ip_failures=1000,
+        lockout_tenant_failures=5,
+        lockout_tenant_window=timedelta(minutes=5),
+    )
+    with Rolegate(database_url, hasher=CountingHasher(), clock=clock, settings=settings) as rg:
+        member_with_password(rg)
+        member_with_password(rg, "bob")
+        rg.tenants.create("beta")
+        rg.memberships.add("beta", "alice")
+        yield rg
+
+
+def spray(rg: Rolegate, names: list[str], *, start: int = 0) -> None:
+    """One wrong password per name, each from another client address."""
+    for i, name in enumerate(names, start=start):
+        with pytest.raises(InvalidCredentials):
+            rg.auth.login(name, "guess guess guess", tenant="acme", ip=f"198.51.100.{i}")
+
+
+def test_a_spray_over_many_clients_is_slowed_by_the_tenants_failure_rate(
+    sprayed: Rolegate, clock: FakeClock
+) -> None:
+    spray(sprayed, ["alice", "mallory", "bob", "eve", "trent"])
+    for name, password in (("alice", "guess guess guess"), ("nobody", "x"), ("bob", PASSWORD)):
+        with pytest.raises(LoginThrottled) as throttled:  # from a new address, for anyone
+            sprayed.auth.login(name, password, tenant="acme", ip="192.0.2.99")
+        assert throttled.value.reason == "tenant_throttled"
+        assert throttled.value.retry_after == 60
+    assert sprayed.auth.login("alice", PASSWORD, tenant="beta").session.is_active  # per tenant
+
+    clock.advance(timedelta(seconds=60))  # one more failure leaks through, then 60 s again
+    spray(sprayed, ["walter"], start=50)
+    with pytest.raises(LoginThrottled):
+        sprayed.auth.login("bob", PASSWORD, tenant="acme", ip="192.0.2.98")
+    clock.advance(timedelta(seconds=60))
+    assert sprayed.auth.login("bob", PASSWORD, tenant="acme").session.is_active
+    [event] = audit_events(sprayed, action="auth.tenant_throttled")  # once, when it filled
+    assert event.details["failures"] == 5
+
+
+def test_refused_attempts_during_a_tenant_throttle_are_not_counted(
+    sprayed: Rolegate, clock: FakeClock
+) -> None:
+    spray(sprayed, ["mallory"] * 5)
+    for _ in range(20):
+        with pytest.raises(LoginThrottled):
+            sprayed.auth.login("mallory", "guess", tenant="acme", ip="192.0.2.1")
+    clock.advance(timedelta(seconds=60))
+    assert sprayed.auth.login("alice", PASSWORD, tenant="acme").session.is_active
+    reasons = [a.reason for a in sprayed.auth.login_history(limit=30)]
+    assert reasons.count("tenant_throttled") == 20
+
+
+def test_known_and_unknown_names_get_the_same_answers_at_every_step(
+    auth: Rolegate, hasher: CountingHasher
+) -> None:
+    # alice's account locks after 3 failures, each client after 5: the lockout still reads as
+    # a wrong password, and only the client throttle says 429, for both names alike.
+    def answers(name: str, ip: str) -> list[tuple[str, int | None, int]]:
+        seen: list[tuple[str, int | None, int]] = []
+        for _ in range(7):
+            hasher.reset()
+            try:
+                auth.auth.login(name, "not the password at all", tenant="acme", ip=ip)
+            except LoginThrottled as exc:
+                seen.append((exc.code, exc.retry_after, hasher.verifies))
+            except InvalidCredentials as exc:
+                seen.append((exc.code, None, hasher.verifies))
+        return seen
+
+    known, unknown = answers("alice", "192.0.2.10"), answers("mallory", "192.0.2.11")
+    assert known == unknown
+    assert [code for code, _, _ in known] == ["invalid_credentials"] * 5 + ["login_throttled"] * 2
+    assert all(verifies == 1 for _, _, verifies in known)  # equal work, throttled or not
+    assert auth.auth.lockout("alice", tenant="acme").is_locked
+
+
+def test_a_right_password_neither_locks_nor_changes_the_tenants_counter(sprayed: Rolegate) -> None:
+    # Every login in a tenant shares that row: a success must not queue behind the others.
+    for _ in range(3):
+        sprayed.auth.login("alice", PASSWORD, tenant="acme", ip="192.0.2.1")
+    with sprayed.db.reading() as session:
+        keys = session.scalars(select(LoginThrottleRecord.key)).all()
+    assert not [key for key in keys if key.startswith("tenant:")]
+    spray(sprayed, ["mallory"])
+    sprayed.auth.login("alice", PASSWORD, tenant="acme", ip="192.0.2.1")
+    with sprayed.db.reading() as session:
+        [failures] = session.scalars(
+            select(LoginThrottleRecord.failures).where(
+                LoginThrottleRecord.key.startswith("tenant:")
+            )
+        ).all()
+    assert failures == 1  # the failure only

@@ -4,6 +4,7 @@ that client addresses are counted under."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import pytest
 from hypothesis import given
@@ -11,11 +12,15 @@ from hypothesis import strategies as st
 
 from rolegate.authn.throttle import (
     CLEAR,
+    FailureRate,
     ThrottlePolicy,
     ThrottleState,
     after_failure,
+    after_rate_failure,
     client_key,
+    fills_bucket,
     starts_lockout,
+    tenant_key,
     unlocked,
 )
 
@@ -270,3 +275,73 @@ def test_an_ipv4_mapped_ipv6_address_counts_as_its_ipv4_address(mapped: str) -> 
 def test_a_bad_address_raises_value_error(address: str) -> None:
     with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6 address"):
         client_key(address)
+
+
+# --- permanent lockout is opt-in -------------------------------------------------------------
+
+
+def test_by_default_no_number_of_paced_failures_locks_for_good() -> None:
+    policy = ThrottlePolicy()  # Keycloak's defaults: permanent lockout off
+    assert policy.hard_limit is None
+    state, at = CLEAR, START
+    for _ in range(500):
+        state = after_failure(state, policy, at)
+        at += timedelta(hours=13)  # paced: every window forgotten before the next guess
+    assert state.consecutive == 500 and not state.hard_locked
+    assert not state.is_locked(at)
+
+
+# --- a tenant's failure rate -----------------------------------------------------------------
+
+RATE = FailureRate(max_failures=5, window=timedelta(minutes=5))  # one per minute past five
+
+
+def rate_fail(times: int, *, state: ThrottleState = CLEAR, at: datetime) -> ThrottleState:
+    for _ in range(times):
+        state = after_rate_failure(state, RATE, at)
+    return state
+
+
+def test_a_tenant_absorbs_its_burst_then_locks_until_one_failure_leaks_out() -> None:
+    assert RATE.interval == timedelta(minutes=1)
+    state = rate_fail(4, at=START)
+    assert state.failures == 4 and not state.is_locked(START)
+    state = rate_fail(1, state=state, at=START)
+    assert state.failures == 5 and state.locked_until == START + RATE.interval
+    assert state.is_locked(START + RATE.interval - MICROSECOND)
+    assert not state.is_locked(START + RATE.interval)
+
+
+def test_past_its_burst_a_tenant_lets_one_failure_through_per_interval() -> None:
+    state = rate_fail(5, at=START)
+    for minute in range(1, 10):
+        at = START + minute * RATE.interval
+        assert not state.is_locked(at)
+        state = rate_fail(1, state=state, at=at)
+        assert state.failures == 5 and state.locked_until == at + RATE.interval
+
+
+def test_the_bucket_drains_by_whole_intervals_however_often_it_is_updated() -> None:
+    state = rate_fail(5, at=START)
+    # a failure every 59 s from a full bucket: the level never rises above 5 nor is lost
+    at = START
+    for _ in range(30):
+        at += timedelta(seconds=59)
+        if not state.is_locked(at):
+            state = rate_fail(1, state=state, at=at)
+    assert state.failures == 5
+    quiet = rate_fail(1, state=state, at=at + timedelta(hours=1))
+    assert quiet.failures == 1 and quiet.locked_until is None  # a quiet window forgets it all
+
+
+def test_only_the_failure_that_fills_the_bucket_is_news() -> None:
+    before = rate_fail(4, at=START)
+    full = rate_fail(1, state=before, at=START)
+    assert fills_bucket(before, full, RATE)
+    later = rate_fail(1, state=full, at=START + RATE.interval)
+    assert not fills_bucket(full, later, RATE)
+
+
+def test_a_tenant_is_counted_under_one_key_whoever_is_named() -> None:
+    tenant_id = UUID("12345678-1234-5678-1234-567812345678")
+    assert tenant_key(tenant_id) == "tenant:12345678-1234-5678-1234-567812345678"

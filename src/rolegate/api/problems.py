@@ -30,6 +30,7 @@ from rolegate.errors import (
     InvalidInput,
     InvalidPassword,
     InvalidToken,
+    LoginThrottled,
     NotFound,
     PasswordChangeRequired,
     PolicyStale,
@@ -82,6 +83,8 @@ PROBLEMS: Final[Mapping[type[RolegateError], ProblemType]] = {
     PasswordChangeRequired: ProblemType(
         "password_change_required", 403, "Password change required"
     ),
+    # Throttled by client or tenant, never by account (that is the 401 above): 429 + Retry-After.
+    LoginThrottled: ProblemType("login_throttled", 429, "Too many login attempts"),
     Forbidden: ProblemType("forbidden", 403, "Forbidden"),
     EscalationDenied: ProblemType("escalation_denied", 403, "Privilege escalation refused"),
     Conflict: ProblemType("conflict", 409, "Conflict"),
@@ -140,6 +143,10 @@ ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     422: _documented("The request is not valid"),
     503: _documented("Storage unavailable or not ready"),
 }
+#: The extra response of the routes that check a password.
+THROTTLED_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    429: _documented("Too many failed logins from this client or in this tenant (Retry-After)")
+}
 
 
 class ProblemResponse(JSONResponse):
@@ -196,8 +203,14 @@ def rolegate_error_response(error: RolegateError) -> ProblemResponse:
         extensions = {"missing": error.missing}
     elif isinstance(error, Forbidden):
         extensions = {"permission": error.permission}
-    # A 412 carries the current tag, to read again with (RFC 9110 §13.1.1).
+    # A 412 carries the current tag, to read again with (RFC 9110 §13.1.1); a 429 when to
+    # try again (RFC 6585 §4).
     headers = {"ETag": error.current} if isinstance(error, PreconditionFailed) else None
+    if isinstance(error, LoginThrottled):
+        headers, extensions = (
+            {"Retry-After": str(error.retry_after)},
+            {"retry_after": error.retry_after},
+        )
     return problem_response(
         problem, str(error), code=error.code, headers=headers, extensions=extensions
     )

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import gzip
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
 from typing import Final, Protocol
 
 from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from rolegate.authn.blocklist import SortedWords, breached_passwords
+from rolegate.authn.patterns import predictable_rule, repeated_unit
 from rolegate.errors import InvalidPassword
 
 #: Longest password accepted, in UTF-8 bytes: bounds the hashing work an attacker can ask for.
@@ -83,15 +82,18 @@ def bounded_password(password: str) -> str:
     return normal
 
 
-@cache
-def common_passwords() -> frozenset[str]:
-    """The bundled list of the 30,000 most common passwords, NFKC-normalised and case-folded."""
-    packed = files("rolegate.authn").joinpath("data/common-passwords.txt.gz").read_bytes()
-    return frozenset(gzip.decompress(packed).decode().split("\n")) - {""}
+def common_passwords() -> SortedWords:
+    """The bundled blocklist (``data/README.md``): zxcvbn's 30,000 most common passwords and the
+    470,000-odd of 8+ characters among the top million of 10 million breached ones."""
+    return breached_passwords()
 
 
 #: Shorter identifying words are not searched for in passwords: "al" would refuse "metal".
 MIN_CONTEXT_WORD: Final = 3
+#: Shortest base word looked up once the digits and symbols around it are stripped.
+MIN_BASE_WORD: Final = 4
+#: The product's own name, the first word an attacker tries on a rolegate login.
+PRODUCT_NAME: Final = "rolegate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +114,54 @@ class PasswordPolicy:
         """Return the normalised password, or raise :class:`InvalidPassword` naming the rule."""
         normal = normalise_password(password, min_length=self.min_length)
         folded = normal.casefold()  # comparisons only; the password itself is never case-folded
-        if folded in common_passwords():
+        blocklist = common_passwords()
+        if folded in blocklist:
             raise InvalidPassword("password is one of the most common passwords", rule="common")
-        context = [("username", username, "contains_username")]
-        if email:
-            context.append(("email address", email.rpartition("@")[0], "contains_email"))
-        context += [("tenant name", slug, "contains_tenant") for slug in tenant_slugs]
-        for label, word, rule in context:
-            key = unicodedata.normalize("NFKC", word).casefold()
-            if len(key) >= MIN_CONTEXT_WORD and key in folded:
-                raise InvalidPassword(f"password contains the {label}", rule=rule)
+        if PRODUCT_NAME in "".join(c for c in folded if c.isalnum()):
+            raise InvalidPassword("password contains the product name", rule="product_name")
+        _refuse_context(folded, username, email, tenant_slugs)
+        _refuse_derived(folded, blocklist)
         return normal
+
+
+def _refuse_context(
+    folded: str, username: str, email: str | None, tenant_slugs: tuple[str, ...]
+) -> None:
+    context = [("username", username, "contains_username")]
+    if email:
+        context.append(("email address", email.rpartition("@")[0], "contains_email"))
+    context += [("tenant name", slug, "contains_tenant") for slug in tenant_slugs]
+    for label, word, rule in context:
+        key = unicodedata.normalize("NFKC", word).casefold()
+        if len(key) >= MIN_CONTEXT_WORD and key in folded:
+            raise InvalidPassword(f"password contains the {label}", rule=rule)
+
+
+def _refuse_derived(folded: str, blocklist: SortedWords) -> None:
+    """Refuse what cracking rules derive from a list or a keyboard (hashcat's best64 appends
+    digits and symbols, doubles words; zxcvbn's matchers look for walks and sequences)."""
+    base = base_word(folded)
+    if base != folded and len(base) >= MIN_BASE_WORD and base in blocklist:
+        raise InvalidPassword(
+            "password is a common password with digits or symbols around it", rule="common"
+        )
+    unit = repeated_unit(folded)
+    if unit is not None and unit in blocklist:
+        raise InvalidPassword("password repeats a common password", rule="repeated")
+    rule = predictable_rule(folded)
+    if rule is not None:
+        raise InvalidPassword(_PREDICTABLE[rule], rule=rule)
+
+
+_PREDICTABLE: Final = {
+    "repeated": "password repeats one character or a few",
+    "sequence": "password is a sequence of letters or digits",
+    "keyboard_walk": "password is a walk along the keyboard",
+}
+
+
+def base_word(folded: str) -> str:
+    """``folded`` without the digits, symbols and spaces at its ends ("!!monkey2024!!" →
+    "monkey"); empty when it has no letter."""
+    letters = [i for i, char in enumerate(folded) if char.isalpha()]
+    return folded[letters[0] : letters[-1] + 1] if letters else ""

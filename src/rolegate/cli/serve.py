@@ -64,7 +64,8 @@ def serve(
 def bootstrap(settings: Settings) -> None:
     """Upgrade an empty database, and make the first platform admin if nobody belongs to the
     platform tenant: with ``ROLEGATE_BOOTSTRAP_PASSWORD``, or a random password printed here,
-    once. There are never default credentials."""
+    once. Either password is single-use: the first login must set a new one. There are never
+    default credentials."""
     db = Database(settings.database_url)
     try:
         is_empty = current_revision(db) is None
@@ -87,7 +88,8 @@ def bootstrap(settings: Settings) -> None:
                 f"  tenant:   {PLATFORM_TENANT_SLUG}",
                 f"  username: {user.username}",
                 f"  password: {shown}",
-                "This password is shown once; keep it, or change it after logging in.",
+                "This password works for one login, which must choose a new one: send it",
+                '  with a "new_password" of your own.',
             ]
         ),
         err=True,

@@ -9,6 +9,7 @@ caller's change (open a session, store a new password).
 from __future__ import annotations
 
 import ipaddress
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,11 +22,11 @@ from rolegate.authn.devices import clip_user_agent
 from rolegate.authn.passwords import PasswordHasher, PasswordPolicy, bounded_password
 from rolegate.authn.throttle import (
     CLEAR,
+    FailureRate,
     ThrottlePolicy,
     ThrottleState,
-    after_failure,
     client_key,
-    starts_lockout,
+    tenant_key,
 )
 from rolegate.db.lookup import Ref, find_login, find_tenant
 from rolegate.db.models import (
@@ -36,9 +37,11 @@ from rolegate.db.models import (
     UserRecord,
 )
 from rolegate.errors import (
+    AuthenticationFailed,
     InvalidCredentials,
     InvalidInput,
     InvalidPassword,
+    LoginThrottled,
     PasswordChangeRequired,
 )
 from rolegate.services._context import ServiceContext
@@ -56,17 +59,24 @@ T = TypeVar("T")
 
 MAX_LOGIN_NAME: Final = 254
 #: Reasons that do not count as a failure: the attempt was refused before the password was
-#: looked at, or the password was right.
-_NOT_COUNTED: Final = frozenset({"locked", "client_locked", "password_change_required"})
+#: looked at, or the password was right. A locked account's attempts still count for the
+#: client and the tenant, as an unknown name's do: otherwise the client throttle would start
+#: later for a real account than for a made-up one, and its 429 would tell them apart.
+_NOT_COUNTED: Final = frozenset({"client_locked", "tenant_throttled", "password_change_required"})
+#: Reasons answered with :class:`LoginThrottled` (429): they concern a client or a tenant,
+#: never one account, so they tell nothing about whether the name typed exists.
+_THROTTLED: Final = {"client": "client_locked", "tenant": "tenant_throttled"}
 
 
 @dataclass(frozen=True, slots=True)
 class CheckPolicy:
-    """The password rules and the two brute-force policies (per account, per client)."""
+    """The password rules and the brute-force policies (per account, per client, and the
+    failure rate per tenant, None for none)."""
 
     passwords: PasswordPolicy = field(default_factory=PasswordPolicy)
     account: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     client: ThrottlePolicy = field(default_factory=lambda: ThrottlePolicy(max_failures=100))
+    tenant: FailureRate | None = field(default_factory=FailureRate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +108,7 @@ class _Attempt:
     is_member: bool = False
     counters: list[Counter] = field(default_factory=list)
     states: dict[str, ThrottleState] = field(default_factory=dict)  # as read, unlocked
+    throttled_until: datetime | None = None  # of the client or tenant throttle that refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +154,7 @@ class PasswordCheck:
         if reason is None and found.user is not None and normal is not None:
             reason, replacement = self._replacement(found, normal, new_password, purpose)
         with self._ctx.transaction() as tx:
-            rows = lock_rows(tx, found.counters)
+            rows = lock_rows(tx, _to_lock(found.counters, reason))
             user = tx.get(UserRecord, found.user.id, populate_existing=True) if found.user else None
             if reason is None:
                 reason = _recheck(found, user, rows, now, encoded)
@@ -152,10 +163,8 @@ class PasswordCheck:
             else:
                 self._fail(tx, found, rows, reason or "bad_password", now, client)
             tx.add(_attempt_row(found, client, reason, purpose, now))
-        if reason == "password_change_required":
-            raise PasswordChangeRequired()
         if reason is not None:
-            raise InvalidCredentials(reason=reason)
+            raise _refusal(reason, found, now)
         assert found.tenant is not None
         return result, found.tenant
 
@@ -168,6 +177,9 @@ class PasswordCheck:
             if len(login_name) <= MAX_LOGIN_NAME:
                 found.tenant = find_tenant(session, tenant)
                 found.user = find_login(session, login_name)
+            if found.tenant is not None and self._policy.tenant is not None:
+                everyone = tenant_key(found.tenant.id)
+                found.counters.append(Counter(everyone, self._policy.tenant, found.tenant.id))
             if found.tenant is not None and found.user is not None:
                 key = (found.tenant.id, found.user.id)
                 found.is_member = session.get(MembershipRecord, key) is not None
@@ -264,17 +276,21 @@ class PasswordCheck:
         tenant_id = found.tenant.id if found.tenant else None
         if reason not in _NOT_COUNTED:
             for counter in found.counters:
+                if reason == "locked" and counter.kind == "account":
+                    continue  # a lockout is not extended by the attempts it refuses
+                if counter.key not in rows:
+                    continue  # a right password refused under the locks: see _to_lock
                 row = rows[counter.key]
                 before = state_of(row)
-                after = after_failure(before, counter.policy, now)
+                after, is_news = counter.after_failure(before, now)
                 save(row, after)
-                if starts_lockout(before, after, now):
-                    kind = "account" if counter.user_id else "client"
+                if is_news:
+                    kind = counter.kind
                     self._ctx.audit(
                         tx,
-                        f"auth.{kind}_locked",
-                        "user" if counter.user_id else "client",
-                        counter.user_id or client.ip,
+                        f"auth.{kind}_throttled" if kind == "tenant" else f"auth.{kind}_locked",
+                        {"account": "user"}.get(kind, kind),
+                        counter.user_id or counter.tenant_id or client.ip,
                         tenant_id=counter.tenant_id,
                         actor="system",
                         details={
@@ -300,9 +316,9 @@ def _storable(text: str) -> str:
 
 def _ineligible(found: _Attempt, now: datetime) -> str | None:
     """Why the attempt fails whatever the password, or None when the password decides."""
-    for counter in found.counters:
-        if counter.user_id is None and found.states[counter.key].is_locked(now):
-            return "client_locked"
+    throttled = _throttled(found, found.states, now)
+    if throttled is not None:
+        return throttled
     if found.tenant is None:
         return "unknown_tenant"
     if found.user is None:
@@ -328,14 +344,53 @@ def _recheck(
 ) -> str | None:
     """The same checks under the row locks: a lockout, deactivation or password change that
     committed while the password was being verified wins (fail closed)."""
-    for counter in found.counters:
-        if state_of(rows[counter.key]).is_locked(now):
-            return "locked" if counter.user_id else "client_locked"
+    states = {c.key: state_of(rows[c.key]) for c in found.counters if c.key in rows}
+    throttled = _throttled(found, states, now)
+    if throttled is not None:
+        return throttled
+    if any(state.is_locked(now) for state in states.values()):
+        return "locked"  # the client and tenant were looked at: this is the account
     if user is None or not user.is_active:
         return "inactive"
     if user.password_hash != verified_hash:
         return "password_changed"
     return None
+
+
+def _to_lock(counters: list[Counter], reason: str | None) -> list[Counter]:
+    """The counters to lock for the write: all of them for a failure, but not the tenant's for
+    a right password. That one row is shared by every login in the tenant, and a success never
+    changes it; locking it would queue the tenant's logins one behind the other. (The rare
+    right password refused under the locks after all is then not counted for the tenant.)"""
+    if reason is not None:
+        return counters
+    return [counter for counter in counters if counter.kind != "tenant"]
+
+
+def _throttled(found: _Attempt, states: dict[str, ThrottleState], now: datetime) -> str | None:
+    """``client_locked`` or ``tenant_throttled`` when that throttle refuses the attempt (and
+    until when, in ``found``); the account's own lockout is not looked at here."""
+    for counter in found.counters:
+        state = states.get(counter.key)
+        if counter.kind in _THROTTLED and state is not None and state.is_locked(now):
+            found.throttled_until = state.locked_until
+            return _THROTTLED[counter.kind]
+    return None
+
+
+def _refusal(reason: str, found: _Attempt, now: datetime) -> AuthenticationFailed:
+    """The error a refused attempt raises: 429's for a client or tenant throttle, the one
+    :class:`InvalidCredentials` for everything about the account (OWASP ASVS 6.3)."""
+    if reason == "password_change_required":
+        return PasswordChangeRequired()
+    if reason in _THROTTLED.values() and found.throttled_until is not None:
+        return LoginThrottled(retry_after=_seconds_until(found.throttled_until, now), reason=reason)
+    return InvalidCredentials(reason=reason)
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    """Whole seconds until ``moment``, at least 1 (a ``Retry-After`` value, RFC 9110 §10.2.3)."""
+    return max(1, math.ceil((moment - now).total_seconds()))
 
 
 def _attempt_row(

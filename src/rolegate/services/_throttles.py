@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import select
@@ -11,7 +12,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from rolegate.authn.throttle import CLEAR, ThrottlePolicy, ThrottleState, client_key, unlocked
+from rolegate.authn.throttle import (
+    CLEAR,
+    FailureRate,
+    ThrottlePolicy,
+    ThrottleState,
+    after_failure,
+    after_rate_failure,
+    client_key,
+    fills_bucket,
+    starts_lockout,
+    unlocked,
+)
 from rolegate.db.lookup import Ref
 from rolegate.db.models import LoginThrottleRecord
 from rolegate.entities import Lockout
@@ -24,9 +36,25 @@ class Counter:
     """One throttle: its key, what it belongs to, and the policy it follows."""
 
     key: str
-    policy: ThrottlePolicy
+    policy: ThrottlePolicy | FailureRate
     tenant_id: UUID | None = None
     user_id: UUID | None = None
+
+    @property
+    def kind(self) -> str:
+        """``account``, ``tenant`` or ``client``."""
+        if self.user_id is not None:
+            return "account"
+        return "tenant" if isinstance(self.policy, FailureRate) else "client"
+
+    def after_failure(self, before: ThrottleState, now: datetime) -> tuple[ThrottleState, bool]:
+        """The state after one more failure, and whether that failure is worth an audit event
+        (it started a lockout; for a tenant, it first filled the failure budget)."""
+        if isinstance(self.policy, FailureRate):
+            after = after_rate_failure(before, self.policy, now)
+            return after, fills_bucket(before, after, self.policy)
+        after = after_failure(before, self.policy, now)
+        return after, starts_lockout(before, after, now)
 
 
 def account_key(tenant_id: UUID, user_id: UUID) -> str:

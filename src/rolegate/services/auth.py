@@ -101,8 +101,10 @@ class AuthService:
         user_agent: str | None = None,
         new_password: str | None = None,
     ) -> TokenPair:
-        """Check the password and open a session in ``tenant``. Every kind of failure raises
-        the same :class:`InvalidCredentials`. With ``new_password`` the password is changed in
+        """Check the password and open a session in ``tenant``. Every kind of failure about
+        the account (a lockout too) raises the same :class:`InvalidCredentials`; a throttled
+        client or tenant raises :class:`LoginThrottled`, whatever the name. With
+        ``new_password`` the password is changed in
         the same step; an account whose password an administrator set raises
         :class:`PasswordChangeRequired` until it is given."""
         client = Client.of(ip, user_agent)

@@ -36,11 +36,15 @@ class PlatformService:
     ) -> tuple[User, str] | None:
         """On a platform tenant nobody belongs to, create ``username`` as its ``tenant-admin``
         (a platform admin) and return it with its password: ``password`` if given (the password
-        policy applies), else a random one, to be shown once. Otherwise change nothing and
-        return None."""
+        policy applies), else a random one, to be shown once. Either way it works for one login,
+        which must set a new password (``PasswordChangeRequired``): it was printed or sits in the
+        environment, so it is an initial password like one an administrator issues. Otherwise
+        change nothing and return None."""
         if self.has_members():
             return None
         chosen = password if password is not None else secrets.token_urlsafe(18)
-        user = self._users.create(username, password=chosen, actor=BOOTSTRAP_ACTOR)
+        user = self._users.create(
+            username, password=chosen, must_change_password=True, actor=BOOTSTRAP_ACTOR
+        )
         self._assignments.assign(PLATFORM_TENANT_ID, user.id, TENANT_ADMIN, actor=BOOTSTRAP_ACTOR)
         return user, chosen

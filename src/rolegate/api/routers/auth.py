@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from rolegate.api.deps import ClientIp, CurrentPrincipal, MetricsDep, RolegateDep, public
+from rolegate.api.problems import THROTTLED_RESPONSES
 from rolegate.api.schemas.auth import (
     LoginRequest,
     MeRead,
@@ -22,6 +23,7 @@ from rolegate.api.schemas.users import InvitationRead, MembershipRead
 from rolegate.errors import (
     InvalidCredentials,
     InvalidInput,
+    LoginThrottled,
     PasswordChangeRequired,
     RolegateError,
 )
@@ -38,7 +40,7 @@ def _no_store(response: Response) -> None:
     response.headers.update(_NO_STORE)
 
 
-@router.post("/login", dependencies=[Depends(public)])
+@router.post("/login", dependencies=[Depends(public)], responses=THROTTLED_RESPONSES)
 def login(
     body: LoginRequest,
     response: Response,
@@ -47,7 +49,8 @@ def login(
     metrics: MetricsDep,
     user_agent: UserAgent = None,
 ) -> TokenResponse:
-    """Check the password and open a session; every kind of failure is the same 401."""
+    """Check the password and open a session; every kind of failure about the account is the
+    same 401; too many failures from this client or in this tenant are a 429."""
     try:
         pair = rolegate.auth.login(
             body.username,
@@ -159,7 +162,7 @@ def decline_invitation(
     rolegate.invitations.decline(invitation, user=principal.user_id)
 
 
-@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=THROTTLED_RESPONSES)
 def change_password(
     body: PasswordChangeRequest,
     principal: CurrentPrincipal,
@@ -183,6 +186,8 @@ def _login_result(exc: RolegateError) -> str:
     """The ``result`` label of a refused login (a small fixed set, never the reason)."""
     if isinstance(exc, PasswordChangeRequired):
         return "password_change_required"
+    if isinstance(exc, LoginThrottled):
+        return "throttled"
     if isinstance(exc, InvalidCredentials):
         return "invalid_credentials"
     return "error"
