@@ -29,6 +29,7 @@ from rolegate.entities import (
     User,
 )
 from rolegate.errors import (
+    AccountChangeDenied,
     AlreadyExists,
     AssignmentNotFound,
     AuthenticationFailed,
@@ -49,6 +50,7 @@ from rolegate.errors import (
     InvalidName,
     InvalidPassword,
     InvalidToken,
+    LoginNameTaken,
     MembershipExists,
     MembershipNotFound,
     NotFound,
@@ -77,6 +79,7 @@ from rolegate.types import PermissionId, ResourceId, RoleId, SessionId, TenantId
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccountChangeDenied",
     "AlreadyExists",
     "Argon2Hasher",
     "Assignment",
@@ -107,6 +110,7 @@ __all__ = [
     "InvalidToken",
     "Lockout",
     "LoginAttempt",
+    "LoginNameTaken",
     "Membership",
     "MembershipExists",
     "MembershipNotFound",

@@ -9,7 +9,7 @@
     │       · InheritanceNotFound · AssignmentNotFound · SessionNotFound
     ├── AlreadyExists
     │   ├── TenantExists · UserExists · RoleExists · PermissionExists · ResourceExists
-    │   └── MembershipExists · GrantExists · InheritanceExists
+    │   └── MembershipExists · GrantExists · InheritanceExists · LoginNameTaken
     ├── InvalidInput (also a ValueError)
     │   ├── InvalidName · InvalidPassword · InvalidExpiry · InvalidConfiguration
     ├── AuthenticationFailed
@@ -17,7 +17,7 @@
     │   └── InvalidToken
     │       └── RefreshTokenReused
     ├── Forbidden
-    │   └── EscalationDenied
+    │   └── EscalationDenied · AccountChangeDenied
     ├── Conflict
     │   ├── InheritanceCycle · TenantProtected · BuiltinProtected · ConcurrentChange
     │   └── PreconditionFailed
@@ -122,6 +122,14 @@ class TenantExists(AlreadyExists):
 class UserExists(AlreadyExists):
     code = "user_exists"
     entity = "user"
+
+
+class LoginNameTaken(AlreadyExists):
+    """The username is another account's email address, or the email address another
+    account's username: one login name would name two accounts."""
+
+    code = "login_name_taken"
+    entity = "login name"
 
 
 class RoleExists(AlreadyExists):
@@ -275,6 +283,33 @@ class EscalationDenied(Forbidden):
         )
         self.permission, self.tenant, self.missing = "rolegate:roles:escalate", tenant, missing
         self.tenant_id = tenant_id
+
+
+class AccountChangeDenied(Forbidden):
+    """Changing this account (its password, login names or activation) or taking its roles
+    away needs, in every tenant concerned, every permission the account holds there, or
+    ``rolegate:roles:escalate`` there (the bind rule). ``missing`` and ``tenant`` say where the
+    caller falls short, for the audit trail only: the message names the rule, not what the
+    account holds."""
+
+    code = "account_change_denied"
+    rule: ClassVar[str] = "account_bind"
+
+    def __init__(
+        self,
+        missing: list[str],
+        *,
+        tenant: str,
+        target_id: UUID,
+        tenant_id: UUID | None = None,
+    ) -> None:
+        RolegateError.__init__(
+            self,
+            "changing this account needs every permission it holds, in every tenant it "
+            "belongs to (or rolegate:roles:escalate there)",
+        )
+        self.permission, self.tenant, self.missing = "rolegate:roles:escalate", tenant, missing
+        self.target_id, self.tenant_id = target_id, tenant_id
 
 
 class Conflict(RolegateError):
