@@ -131,6 +131,12 @@ class LoginNameTaken(AlreadyExists):
     code = "login_name_taken"
     entity = "login name"
 
+    def __init__(self, key: str, *, tenant: str | None = None) -> None:
+        RolegateError.__init__(
+            self, f"{key!r} is already another account's username or email address"
+        )
+        self.key, self.tenant = key, tenant
+
 
 class RoleExists(AlreadyExists):
     code = "role_exists"

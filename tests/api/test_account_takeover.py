@@ -88,13 +88,12 @@ REFUSED = {
 def expected(change: Change, caller: str, target: str) -> str | None:
     """The problem code ``caller`` gets for ``change`` on ``target``, None if allowed.
 
-    Removing a membership reaches one tenant only, and ``chief`` holds nothing in acme: it
-    hands nobody anything, so only the shared-account rule can refuse it.
+    Removing a membership reaches one tenant only (a tenant may always let its own member
+    go, shared or not), and ``chief`` holds nothing in acme: that hands nobody anything.
     """
-    code = REFUSED.get((caller, target))
-    if change.id == "remove-membership" and target == "chief" and code != "forbidden":
+    if change.id == "remove-membership" and target == "chief":
         return None
-    return code
+    return REFUSED.get((caller, target))
 
 
 @pytest.fixture
@@ -171,14 +170,10 @@ async def try_change(
     assert "missing" not in problem
     leaked = set(TENANT_PERMISSIONS) - {USERS_READ, USERS_WRITE, "rolegate:roles:escalate"}
     assert not any(name in response.text for name in leaked), cell
-    [*_, event] = audit_events(world, action=DENIED)
     assert len(audit_events(world, action=DENIED)) == denials + 1, cell
+    [event] = [e for e in audit_events(world, action=DENIED) if e.target_id == str(target_id)]
     caller_id = world.users.get(caller).id
-    assert (event.actor, event.target_id, event.tenant_id) == (
-        str(caller_id),
-        str(target_id),
-        world.tenants.get("acme").id,
-    )
+    assert (event.actor, event.tenant_id) == (str(caller_id), world.tenants.get("acme").id)
     attempted = "membership.remove" if change.method == "DELETE" else "user.update"
     assert event.details["attempted"] == attempted
     assert event.details["rule"] == "account_bind"
