@@ -30,6 +30,7 @@ from rolegate.entities import (
     User,
 )
 from rolegate.errors import (
+    AccountChangeDenied,
     AlreadyExists,
     AssignmentNotFound,
     AuthenticationFailed,
@@ -53,6 +54,7 @@ from rolegate.errors import (
     InvitationExists,
     InvitationExpired,
     InvitationNotFound,
+    LoginNameTaken,
     LoginThrottled,
     MembershipExists,
     MembershipNotFound,
@@ -84,6 +86,7 @@ from rolegate.types import PermissionId, ResourceId, RoleId, SessionId, TenantId
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccountChangeDenied",
     "AlreadyExists",
     "Argon2Hasher",
     "Assignment",
@@ -118,6 +121,7 @@ __all__ = [
     "InvitationNotFound",
     "Lockout",
     "LoginAttempt",
+    "LoginNameTaken",
     "LoginThrottled",
     "Membership",
     "MembershipExists",

@@ -10,7 +10,7 @@
     │       · InvitationNotFound
     ├── AlreadyExists
     │   ├── TenantExists · UserExists · RoleExists · PermissionExists · ResourceExists
-    │   └── MembershipExists · GrantExists · InheritanceExists · InvitationExists
+    │   └── MembershipExists · GrantExists · InheritanceExists · InvitationExists · LoginNameTaken
     ├── InvalidInput (also a ValueError)
     │   ├── InvalidName · InvalidPassword · InvalidExpiry · InvalidConfiguration
     ├── AuthenticationFailed
@@ -18,7 +18,7 @@
     │   └── InvalidToken
     │       └── RefreshTokenReused
     ├── Forbidden
-    │   └── EscalationDenied
+    │   └── EscalationDenied · AccountChangeDenied
     ├── Conflict
     │   ├── InheritanceCycle · TenantProtected · BuiltinProtected · ConcurrentChange
     │   └── PreconditionFailed · InvitationExpired
@@ -131,6 +131,20 @@ class TenantExists(AlreadyExists):
 class UserExists(AlreadyExists):
     code = "user_exists"
     entity = "user"
+
+
+class LoginNameTaken(AlreadyExists):
+    """The username is another account's email address, or the email address another
+    account's username: one login name would name two accounts."""
+
+    code = "login_name_taken"
+    entity = "login name"
+
+    def __init__(self, key: str, *, tenant: str | None = None) -> None:
+        RolegateError.__init__(
+            self, f"{key!r} is already another account's username or email address"
+        )
+        self.key, self.tenant = key, tenant
 
 
 class RoleExists(AlreadyExists):
@@ -301,6 +315,33 @@ class EscalationDenied(Forbidden):
         )
         self.permission, self.tenant, self.missing = "rolegate:roles:escalate", tenant, missing
         self.tenant_id = tenant_id
+
+
+class AccountChangeDenied(Forbidden):
+    """Changing this account (its password, login names or activation) or taking its roles
+    away needs, in every tenant concerned, every permission the account holds there, or
+    ``rolegate:roles:escalate`` there (the bind rule). ``missing`` and ``tenant`` say where the
+    caller falls short, for the audit trail only: the message names the rule, not what the
+    account holds."""
+
+    code = "account_change_denied"
+    rule: ClassVar[str] = "account_bind"
+
+    def __init__(
+        self,
+        missing: list[str],
+        *,
+        tenant: str,
+        target_id: UUID,
+        tenant_id: UUID | None = None,
+    ) -> None:
+        RolegateError.__init__(
+            self,
+            "changing this account needs every permission it holds, in every tenant it "
+            "belongs to (or rolegate:roles:escalate there)",
+        )
+        self.permission, self.tenant, self.missing = "rolegate:roles:escalate", tenant, missing
+        self.target_id, self.tenant_id = target_id, tenant_id
 
 
 class Conflict(RolegateError):

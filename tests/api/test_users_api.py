@@ -485,9 +485,9 @@ async def test_deactivating_a_member_ends_their_sessions(
     [
         {"full_name": None},
         {"is_active": None},
-        {"password": None},
         {"preferences": None},
-        {"username": "renamed"},
+        {"username": "not a name!"},
+        {"username": None},
         {"preferences": ["not", "an", "object"]},
         {"password": "short"},
         {"email": "not-an-address"},

@@ -113,6 +113,16 @@ def test_create_refuses_a_taken_username_in_any_case(cli: Cli, rg: Rolegate) -> 
     assert cli.fails("user", "create", "ALICE") == "error: user 'ALICE' already exists"
 
 
+def test_create_refuses_a_username_that_is_anothers_email(cli: Cli, rg: Rolegate) -> None:
+    rg.users.create("victim", email="victim@b.example")
+
+    error = cli.fails("user", "create", "Victim@b.example")
+    assert error == (
+        "error: 'Victim@b.example' is already another account's username or email address"
+    )
+    assert [u.username for u in rg.users.list()] == ["victim"]
+
+
 # --- list and show ------------------------------------------------------------------------------
 
 

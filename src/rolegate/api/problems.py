@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from rolegate.errors import (
+    AccountChangeDenied,
     AlreadyExists,
     AuthenticationFailed,
     ConcurrentChange,
@@ -30,6 +31,7 @@ from rolegate.errors import (
     InvalidInput,
     InvalidPassword,
     InvalidToken,
+    LoginNameTaken,
     LoginThrottled,
     NotFound,
     PasswordChangeRequired,
@@ -87,6 +89,9 @@ PROBLEMS: Final[Mapping[type[RolegateError], ProblemType]] = {
     LoginThrottled: ProblemType("login_throttled", 429, "Too many login attempts"),
     Forbidden: ProblemType("forbidden", 403, "Forbidden"),
     EscalationDenied: ProblemType("escalation_denied", 403, "Privilege escalation refused"),
+    # Names the rule, never what the account holds (the caller may not see its roles).
+    AccountChangeDenied: ProblemType("account_change_denied", 403, "Account change refused"),
+    LoginNameTaken: ProblemType("login_name_taken", 409, "Login name taken"),
     Conflict: ProblemType("conflict", 409, "Conflict"),
     PreconditionFailed: ProblemType("precondition_failed", 412, "Precondition failed"),
     ConcurrentChange: ProblemType("concurrent_change", 409, "Concurrent change"),
@@ -198,6 +203,8 @@ def rolegate_error_response(error: RolegateError) -> ProblemResponse:
         return problem_response(problem, problem.title, code=error.code)
     extensions: dict[str, Any] | None = None
     if isinstance(error, InvalidPassword):
+        extensions = {"rule": error.rule}
+    elif isinstance(error, AccountChangeDenied):
         extensions = {"rule": error.rule}
     elif isinstance(error, EscalationDenied):
         extensions = {"missing": error.missing}

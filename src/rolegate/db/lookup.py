@@ -6,14 +6,17 @@ parses as a UUID is tried as an id too, so the CLI can take either).
 
 from __future__ import annotations
 
+import logging
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from rolegate.db.models import PermissionRecord, RoleRecord, TenantRecord, UserRecord
 from rolegate.names import email_key, username_key
+
+log = logging.getLogger(__name__)
 
 Ref = str | UUID
 Record = TypeVar("Record", TenantRecord, UserRecord, RoleRecord, PermissionRecord)
@@ -62,18 +65,27 @@ def find_user(session: Session, ref: Ref) -> UserRecord | None:
 
 
 def find_login(session: Session, name: str) -> UserRecord | None:
-    """The user who logs in as ``name``: a username first, else an email address (never an id,
-    which would let a login probe user ids)."""
+    """The one user who logs in as ``name``: the account with it as its username or as its
+    email address (never an id, which would let a login probe user ids).
+
+    New names cannot collide (a username is never another account's email), but rows written
+    before that rule may: a name that fits two accounts names neither, and is logged, so a
+    planted username cannot capture another account's login by email. Fail closed.
+    """
     if "\x00" in name:
         return None
-    by_username = session.scalars(
-        select(UserRecord).where(UserRecord.username_key == username_key(name))
-    ).first()
-    if by_username is not None or "@" not in name:
-        return by_username
-    return session.scalars(
-        select(UserRecord).where(UserRecord.email_key == email_key(name))
-    ).first()
+    matches = UserRecord.username_key == username_key(name)
+    if "@" in name:  # every email has one; a name without one is a username only
+        matches = or_(matches, UserRecord.email_key == email_key(name))
+    found = session.scalars(select(UserRecord).where(matches).limit(2)).all()
+    if len(found) > 1:
+        log.warning(
+            "login name fits two accounts (%s, %s), as one's username and the other's email: "
+            "refused; rename one of them",
+            *sorted(str(row.id) for row in found),
+        )
+        return None
+    return found[0] if found else None
 
 
 def find_role(session: Session, tenant_id: UUID, ref: Ref) -> RoleRecord | None:

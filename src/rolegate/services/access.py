@@ -9,7 +9,14 @@ Two rules live here, and only here:
 * **No privilege escalation** (Kubernetes RBAC's ``escalate`` and ``bind`` verbs). A caller may
   grant a role a permission, make it inherit a role, or assign a role only when it already holds
   every permission that hands out (inherited ones included), unless it holds
-  ``rolegate:roles:escalate``. Self-assignment gets no exception. A refusal is audited.
+  ``rolegate:roles:escalate``. Self-assignment gets no exception; taking a role away needs
+  the same as giving it. A refusal is audited.
+* **No account takeover** (the bind rule applied to accounts, ARCHITECTURE invariant 9).
+  Setting or clearing another account's password, changing its username, email or activation,
+  or removing its membership needs, in every tenant the change reaches, every permission the
+  account holds there (or ``rolegate:roles:escalate`` there). Platform members get no pass:
+  their platform grants are what counts for them in other tenants, so only a platform admin
+  changes a platform admin. A refusal is audited and names the rule, not the account's grants.
 
 Calls without a caller (the library, the CLI) are trusted, as the process holding the database
 credentials can change anything anyway.
@@ -19,18 +26,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from rolegate.audit.origin import current_origin
 from rolegate.authz.compile import compile_policy, compile_snapshot
 from rolegate.authz.snapshot import Snapshot
 from rolegate.db.lookup import Ref
-from rolegate.db.models import PLATFORM_TENANT_ID, MembershipRecord, RoleRecord, TenantRecord
+from rolegate.db.models import (
+    PLATFORM_TENANT_ID,
+    MembershipRecord,
+    RoleRecord,
+    TenantRecord,
+    UserRecord,
+    UserRoleRecord,
+)
 from rolegate.entities import Principal
-from rolegate.errors import EscalationDenied, Forbidden, TenantNotFound
+from rolegate.errors import AccountChangeDenied, EscalationDenied, Forbidden, TenantNotFound
 from rolegate.names import grant_covers
 from rolegate.services._context import ServiceContext
 from rolegate.services.builtins import ROLES_ESCALATE
@@ -94,18 +109,94 @@ def refuse_escalation(
     """
     if caller is None:
         return
-    wanted = sorted(set(handed_out()))
+    wanted = set(handed_out())
     if not wanted:
         return
-    snapshot = compile_snapshot(
-        tx, user=caller.user_id, tenant=acting_tenant(caller, tenant.id), now=ctx.now().timestamp()
-    )
-    held = () if snapshot.denial is not None else tuple(snapshot.grants.names)
-    if any(grant_covers(grant, ROLES_ESCALATE) for grant in held):
-        return
-    missing = [want for want in wanted if not any(grant_covers(grant, want) for grant in held)]
+    missing = _shortfall(caller_grants(ctx, tx, caller, tenant.id), wanted)
     if missing:
         raise EscalationDenied(missing, tenant=tenant.slug, tenant_id=tenant.id)
+
+
+def caller_grants(
+    ctx: ServiceContext, tx: Session, caller: Principal, tenant_id: UUID
+) -> tuple[str, ...]:
+    """What ``caller`` holds acting in ``tenant_id`` (see :func:`acting_tenant`), now."""
+    snapshot = compile_snapshot(
+        tx, user=caller.user_id, tenant=acting_tenant(caller, tenant_id), now=ctx.now().timestamp()
+    )
+    return () if snapshot.denial is not None else tuple(snapshot.grants.names)
+
+
+def _shortfall(held: Iterable[str], wanted: Iterable[str]) -> list[str]:
+    """The grants of ``wanted`` that ``held`` does not cover; none for an escalate holder."""
+    held = tuple(held)
+    if any(grant_covers(grant, ROLES_ESCALATE) for grant in held):
+        return []
+    return [want for want in sorted(wanted) if not any(grant_covers(g, want) for g in held)]
+
+
+def account_grants(
+    tx: Session, tenant: TenantRecord, user_id: UUID, now: datetime
+) -> frozenset[str]:
+    """Every grant ``user_id`` holds in ``tenant`` through unexpired assignments, whether the
+    account is active or not: what activating it, or logging in as it, would hand over."""
+    roles = frozenset(
+        tx.scalars(
+            select(RoleRecord.name)
+            .join(UserRoleRecord, UserRoleRecord.role_id == RoleRecord.id)
+            .where(
+                UserRoleRecord.tenant_id == tenant.id,
+                UserRoleRecord.user_id == user_id,
+                or_(UserRoleRecord.expires_at.is_(None), UserRoleRecord.expires_at > now),
+            )
+        )
+    )
+    if not roles:
+        return frozenset()
+    return compile_policy(tx, tenant.id, tenant.slug, 0).union(roles).names
+
+
+def refuse_account_change(
+    ctx: ServiceContext,
+    tx: Session,
+    caller: Principal | None,
+    target: UserRecord,
+    *,
+    only_in: TenantRecord | None = None,
+    acting_in: UUID | None = None,
+) -> None:
+    """:class:`AccountChangeDenied` unless ``caller`` holds, in every tenant ``target``
+    belongs to (or only in ``only_in``, for a change confined to one tenant), every grant
+    ``target`` holds there, or ``rolegate:roles:escalate`` there.
+
+    A change to one's own account hands nothing over and passes. ``acting_in`` is the tenant
+    the change was asked in, whose trail records a refusal (the caller's own by default).
+    """
+    if caller is None or caller.user_id == target.id:
+        return
+    tenants = [only_in] if only_in is not None else _tenants_of(tx, target.id)
+    now = ctx.now()
+    for tenant in tenants:
+        wanted = account_grants(tx, tenant, target.id, now)
+        missing = _shortfall(caller_grants(ctx, tx, caller, tenant.id), wanted) if wanted else []
+        if missing:
+            raise AccountChangeDenied(
+                missing,
+                tenant=tenant.slug,
+                target_id=target.id,
+                tenant_id=acting_in or caller.tenant_id,
+            )
+
+
+def _tenants_of(tx: Session, user_id: UUID) -> list[TenantRecord]:
+    return list(
+        tx.scalars(
+            select(TenantRecord)
+            .join(MembershipRecord, MembershipRecord.tenant_id == TenantRecord.id)
+            .where(MembershipRecord.user_id == user_id)
+            .order_by(TenantRecord.slug)
+        )
+    )
 
 
 def role_closure(tx: Session, tenant: TenantRecord, role: RoleRecord) -> frozenset[str]:
@@ -117,10 +208,29 @@ def role_closure(tx: Session, tenant: TenantRecord, role: RoleRecord) -> frozens
 
 @contextmanager
 def audit_refusals(ctx: ServiceContext, caller: Principal | None, action: str) -> Iterator[None]:
-    """Record an :class:`EscalationDenied` raised inside (after its transaction has rolled back,
-    so the refusal is kept and the change is not), then let it propagate."""
+    """Record an :class:`EscalationDenied` or :class:`AccountChangeDenied` raised inside (after
+    its transaction has rolled back, so the refusal is kept and the change is not), then let it
+    propagate."""
     try:
         yield
+    except AccountChangeDenied as denied:
+        if caller is not None:
+            with ctx.transaction() as tx:
+                ctx.audit(
+                    tx,
+                    "authz.account_change_denied",
+                    "user",
+                    denied.target_id,
+                    tenant_id=denied.tenant_id,
+                    actor=str(caller.user_id),
+                    details={
+                        "attempted": action,
+                        "rule": denied.rule,
+                        "tenant": denied.tenant,
+                        "missing": denied.missing,
+                    },
+                )
+        raise
     except EscalationDenied as denied:
         if caller is not None:
             with ctx.transaction() as tx:

@@ -171,12 +171,14 @@ class AssignmentService:
         role: Ref,
         *,
         actor: str | None = None,
+        caller: Principal | None = None,
         require_member: bool = False,
     ) -> int:
         """Take ``role`` away from ``user`` in ``tenant`` (the membership stays); return the
         revision. With ``require_member``, a user who is not a member is :class:`UserNotFound`
-        (see :meth:`upsert`)."""
-        with self._ctx.transaction() as tx:
+        (see :meth:`upsert`). With a ``caller``, the same rule as assigning: only a role whose
+        every permission the caller holds, so nobody strips a stronger member."""
+        with audit_refusals(self._ctx, caller, "role.unassign"), self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             user_row = require_user(tx, user)
             if _lock_membership(tx, tenant_row, user_row) is None and require_member:
@@ -187,6 +189,9 @@ class AssignmentService:
                 raise AssignmentNotFound(
                     f"{role_row.name} to {user_row.username}", tenant=tenant_row.slug
                 )
+            refuse_escalation(
+                self._ctx, tx, caller, tenant_row, lambda: role_closure(tx, tenant_row, role_row)
+            )
             expires_at = row.expires_at
             tx.delete(row)
             tx.flush()

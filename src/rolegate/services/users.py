@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Any, Final, Literal
 from uuid import UUID
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from rolegate.authn.passwords import PasswordHasher, PasswordPolicy
@@ -25,11 +25,18 @@ from rolegate.db.models import (
     UserRoleRecord,
 )
 from rolegate.entities import Principal, User
-from rolegate.errors import ConcurrentChange, Forbidden, InvalidInput, UserExists, UserNotFound
+from rolegate.errors import (
+    ConcurrentChange,
+    Forbidden,
+    InvalidInput,
+    LoginNameTaken,
+    UserExists,
+    UserNotFound,
+)
 from rolegate.names import email_key, parse_email, parse_username, username_key
 from rolegate.services._context import ServiceContext, require_tenant, require_user
 from rolegate.services._sessions import end_sessions
-from rolegate.services.access import is_member_elsewhere
+from rolegate.services.access import audit_refusals, is_member_elsewhere, refuse_account_change
 from rolegate.services.builtins import USERS_WRITE
 from rolegate.services.etags import require_match
 from rolegate.services.memberships import join_tenant, leave_tenant, require_member
@@ -312,6 +319,7 @@ class UserService:
         preferences: dict[str, Any] | None = None,
         is_active: bool | None = None,
         password: str | None = None,
+        clear_password: bool = False,
         must_change_password: bool | None = None,
         tenant: Ref | None = None,
         caller: Principal | None = None,
@@ -319,60 +327,113 @@ class UserService:
         actor: str | None = None,
     ) -> User:
         """Change profile fields (``email=None`` removes the email address), and with
-        ``is_active`` or ``password`` what :meth:`deactivate` and :meth:`set_password` do, all
-        in one transaction.
+        ``is_active``, ``password`` or ``clear_password`` what :meth:`deactivate`,
+        :meth:`set_password` and :meth:`clear_password` do, all in one transaction.
 
         With ``tenant``, the user must be a member of it (else :class:`UserNotFound`); with
         ``if_match``, still have that entity tag (else :class:`PreconditionFailed`), compared
         on the row locked for the change, so of two writers holding one tag only the first
-        wins. With ``caller``, see :func:`_refuse_shared_account`.
+        wins. With ``caller``, see :func:`_refuse_shared_account`, and a change of credentials
+        (anything but the full name and preferences) obeys the bind rule
+        (:func:`.access.refuse_account_change`).
         """
-        password_hash = None
-        if password is not None:
-            password_hash = self._hash_for(
-                user, password, username=username, email=email, tenant=tenant, caller=caller
-            )
-        profile = {"username": username, "full_name": full_name, "preferences": preferences}
-        if not isinstance(email, Unset):
-            profile["email"] = email
-        with self._ctx.transaction() as tx:
-            row = self._locked(tx, user, tenant)
-            require_match(if_match, user_entity(row))
-            _refuse_shared_account(tx, caller, row)
-            changes: builtins.list[Change] = []
-            if any(value is not None for value in profile.values()) or "email" in profile:
-                changes += self._change_profile(tx, row, profile, actor)
-            if is_active is not None and is_active != row.is_active:
-                changes += self._switch_active(tx, row, is_active, actor)
-            if password_hash is not None:
-                must_change = bool(must_change_password)
-                changes += self._replace_password(tx, row, password_hash, must_change, actor)
-            elif must_change_password is not None:
-                changes += self._require_change(tx, row, must_change_password, actor)
-            if not changes:  # nothing asked: nothing written, no new revision
-                return user_entity(row, revision=self._ctx.current_revision(tx))
-            return user_entity(row, revision=self._ctx.bump(tx, *changes))
+        if password is not None and clear_password:
+            raise InvalidInput("set a password or clear it, not both")
+        credentials = (username, password, is_active, must_change_password)
+        binds = (
+            any(v is not None for v in credentials)
+            or clear_password
+            or not isinstance(email, Unset)
+        )
+        with audit_refusals(self._ctx, caller, "user.update"):
+            password_hash = None
+            if password is not None:
+                password_hash = self._hash_for(
+                    user, password, username=username, email=email, tenant=tenant, caller=caller
+                )
+            profile = {"username": username, "full_name": full_name, "preferences": preferences}
+            if not isinstance(email, Unset):
+                profile["email"] = email
+            with self._ctx.transaction() as tx:
+                row = self._locked(tx, user, tenant)
+                require_match(if_match, user_entity(row))
+                self._refuse_change(tx, caller, row, tenant=tenant, binds=binds)
+                return self._apply(
+                    tx,
+                    row,
+                    profile,
+                    is_active=is_active,
+                    password_hash=password_hash,
+                    clear_password=clear_password,
+                    must_change_password=must_change_password,
+                    actor=actor,
+                )
+
+    def _apply(
+        self,
+        tx: Session,
+        row: UserRecord,
+        profile: dict[str, Any],
+        *,
+        is_active: bool | None,
+        password_hash: str | None,
+        clear_password: bool,
+        must_change_password: bool | None,
+        actor: str | None,
+    ) -> User:
+        """The writes of :meth:`update`, audited, with one revision for all of them."""
+        changes: builtins.list[Change] = []
+        if any(value is not None for value in profile.values()) or "email" in profile:
+            changes += self._change_profile(tx, row, profile, actor)
+        if is_active is not None and is_active != row.is_active:
+            changes += self._switch_active(tx, row, is_active, actor)
+        if password_hash is not None:
+            must_change = bool(must_change_password)
+            changes += self._replace_password(tx, row, password_hash, must_change, actor)
+        elif clear_password:
+            changes += self._remove_password(tx, row, actor)
+        elif must_change_password is not None:
+            changes += self._require_change(tx, row, must_change_password, actor)
+        if not changes:  # nothing asked: nothing written, no new revision
+            return user_entity(row, revision=self._ctx.current_revision(tx))
+        return user_entity(row, revision=self._ctx.bump(tx, *changes))
 
     def remove_member(
-        self, tenant: Ref, user: Ref, *, if_match: str | None = None, actor: str | None = None
+        self,
+        tenant: Ref,
+        user: Ref,
+        *,
+        if_match: str | None = None,
+        caller: Principal | None = None,
+        actor: str | None = None,
     ) -> int:
         """End ``user``'s membership of ``tenant`` (the account stays); seen from inside the
         tenant, so a user who is not a member is :class:`UserNotFound`, and with ``if_match``
-        the user must still have that entity tag. Returns the revision."""
-        with self._ctx.transaction() as tx:
+        the user must still have that entity tag. Their roles there go with it, so a ``caller``
+        needs every permission they hold there, as for taking each role away. Returns the
+        revision."""
+        with audit_refusals(self._ctx, caller, "membership.remove"), self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = require_member(tx, tenant_row, user, lock=True)
             require_match(if_match, user_entity(row))
+            refuse_account_change(
+                self._ctx, tx, caller, row, only_in=tenant_row, acting_in=tenant_row.id
+            )
             membership = tx.get_one(MembershipRecord, (tenant_row.id, row.id))
             return leave_tenant(self._ctx, tx, membership, tenant_row, row, actor=actor)
 
-    def activate(self, user: Ref, *, actor: str | None = None) -> User:
-        """Let the user log in and hold permissions again."""
-        return self._set_active(user, True, actor)
+    def activate(
+        self, user: Ref, *, caller: Principal | None = None, actor: str | None = None
+    ) -> User:
+        """Let the user log in and hold permissions again (a ``caller`` obeys the bind rule)."""
+        return self._set_active(user, True, caller, actor)
 
-    def deactivate(self, user: Ref, *, actor: str | None = None) -> User:
-        """Stop the user: every check denies until reactivated; roles are kept."""
-        return self._set_active(user, False, actor)
+    def deactivate(
+        self, user: Ref, *, caller: Principal | None = None, actor: str | None = None
+    ) -> User:
+        """Stop the user: every check denies until reactivated; roles are kept. A ``caller``
+        obeys the bind rule: stopping an account locks out whoever could undo one's changes."""
+        return self._set_active(user, False, caller, actor)
 
     def set_password(
         self,
@@ -380,34 +441,47 @@ class UserService:
         password: str,
         *,
         must_change: bool = False,
+        caller: Principal | None = None,
         actor: str | None = None,
     ) -> User:
         """Replace the user's password (an administrator's reset: no current password needed,
-        every session of the user ends). With ``must_change``, the next login must change it."""
-        password_hash = self._hash_for(user, password)
-        with self._ctx.transaction() as tx:
-            row = require_user(tx, user)
-            ended = self._replace_password(tx, row, password_hash, must_change, actor)
-            return user_entity(row, revision=self._ctx.bump(tx, *ended))
+        every session of the user ends). With ``must_change``, the next login must change it.
+        A ``caller`` obeys the bind rule (:func:`.access.refuse_account_change`)."""
+        with audit_refusals(self._ctx, caller, "user.set_password"):
+            password_hash = self._hash_for(user, password, caller=caller)
+            with self._ctx.transaction() as tx:
+                row = require_user(tx, user)
+                self._refuse_change(tx, caller, row)
+                ended = self._replace_password(tx, row, password_hash, must_change, actor)
+                return user_entity(row, revision=self._ctx.bump(tx, *ended))
 
-    def clear_password(self, user: Ref, *, actor: str | None = None) -> User:
-        """Remove the password: the account can no longer log in with one."""
-        with self._ctx.transaction() as tx:
-            row = require_user(tx, user)
-            row.password_hash = None
-            row.must_change_password = False
-            row.updated_at = self._ctx.now()
-            self._ctx.audit(
-                tx, "user.password_cleared", "user", row.id, tenant_id=None, actor=actor
-            )
-            return user_entity(row, revision=self._ctx.bump(tx))
+    def clear_password(
+        self, user: Ref, *, caller: Principal | None = None, actor: str | None = None
+    ) -> User:
+        """Remove the password: the account can no longer log in with one. A ``caller`` obeys
+        the bind rule."""
+        with audit_refusals(self._ctx, caller, "user.clear_password"):
+            with self._ctx.transaction() as tx:
+                row = require_user(tx, user)
+                self._refuse_change(tx, caller, row)
+                changes = self._remove_password(tx, row, actor)
+                return user_entity(row, revision=self._ctx.bump(tx, *changes))
 
-    def delete(self, user: Ref, *, if_match: str | None = None, actor: str | None = None) -> int:
+    def delete(
+        self,
+        user: Ref,
+        *,
+        if_match: str | None = None,
+        caller: Principal | None = None,
+        actor: str | None = None,
+    ) -> int:
         """Delete the user with their memberships and role assignments; return the revision.
-        With ``if_match``, only if the user still has that entity tag."""
-        with self._ctx.transaction() as tx:
+        With ``if_match``, only if the user still has that entity tag. A ``caller`` obeys the
+        bind rule in every tenant the user belongs to."""
+        with audit_refusals(self._ctx, caller, "user.delete"), self._ctx.transaction() as tx:
             row = self._locked(tx, user, None)
             require_match(if_match, user_entity(row))
+            self._refuse_change(tx, caller, row)
             tenants = tx.scalars(
                 select(TenantRecord.slug)
                 .join(MembershipRecord, MembershipRecord.tenant_id == TenantRecord.id)
@@ -430,11 +504,32 @@ class UserService:
             )
             return self._ctx.bump(tx, Change.user(row.id), *ended)
 
-    def _set_active(self, user: Ref, is_active: bool, actor: str | None) -> User:
-        with self._ctx.transaction() as tx:
+    def _set_active(
+        self, user: Ref, is_active: bool, caller: Principal | None, actor: str | None
+    ) -> User:
+        action = "user.activate" if is_active else "user.deactivate"
+        with audit_refusals(self._ctx, caller, action), self._ctx.transaction() as tx:
             row = require_user(tx, user)
+            self._refuse_change(tx, caller, row)
             changes = self._switch_active(tx, row, is_active, actor)
             return user_entity(row, revision=self._ctx.bump(tx, *changes))
+
+    def _refuse_change(
+        self,
+        tx: Session,
+        caller: Principal | None,
+        row: UserRecord,
+        *,
+        tenant: Ref | None = None,
+        binds: bool = True,
+    ) -> None:
+        """Refuse ``caller`` a change of ``row``'s account: one shared with other tenants
+        (:func:`_refuse_shared_account`), and with ``binds`` (a change of credentials), one
+        that would hand over more than the caller holds (the bind rule)."""
+        _refuse_shared_account(tx, caller, row)
+        if binds and caller is not None:
+            acting_in = require_tenant(tx, tenant).id if tenant is not None else None
+            refuse_account_change(self._ctx, tx, caller, row, acting_in=acting_in)
 
     def _locked(self, tx: Session, user: Ref, tenant: Ref | None) -> UserRecord:
         """The user (a member of ``tenant``, if given), read afresh and locked until commit."""
@@ -497,6 +592,15 @@ class UserService:
         self._record(tx, row, "user.password_set", details, actor)
         return ended
 
+    def _remove_password(
+        self, tx: Session, row: UserRecord, actor: str | None
+    ) -> builtins.list[Change]:
+        """Remove the password hash: the account can no longer log in with one."""
+        row.password_hash = None
+        row.must_change_password = False
+        self._record(tx, row, "user.password_cleared", {}, actor)
+        return [Change.user(row.id)]
+
     def _require_change(
         self, tx: Session, row: UserRecord, must_change: bool, actor: str | None
     ) -> builtins.list[Change]:
@@ -536,7 +640,7 @@ class UserService:
                 row = require_user(session, user)
             else:
                 row = require_member(session, require_tenant(session, tenant), user)
-            _refuse_shared_account(session, caller, row)
+            self._refuse_change(session, caller, row, tenant=tenant)
             slugs = tenant_slugs_of(session, row.id)
             name = parse_username(username) if username is not None else row.username
             mail = row.email if isinstance(email, Unset) else email
@@ -550,11 +654,31 @@ class UserService:
 
     @staticmethod
     def _assert_unique(tx: Session, row: UserRecord) -> None:
+        """:class:`UserExists` for a username or email another account has, and
+        :class:`LoginNameTaken` for one that another account has as the other kind: login
+        takes either, so each must name one account (same case folding as the keys)."""
         others = select(UserRecord.id)
         if row.id is not None:
             others = others.where(UserRecord.id != row.id)
         with tx.no_autoflush:  # compare before the changed row is written
+            _lock_login_names(tx, row)
             if tx.scalar(others.where(UserRecord.username_key == row.username_key)):
                 raise UserExists(row.username)
             if row.email_key and tx.scalar(others.where(UserRecord.email_key == row.email_key)):
                 raise UserExists(row.email or "")
+            if tx.scalar(others.where(UserRecord.email_key == row.username_key)):
+                raise LoginNameTaken(row.username)
+            if row.email_key and tx.scalar(others.where(UserRecord.username_key == row.email_key)):
+                raise LoginNameTaken(row.email or "")
+
+
+def _lock_login_names(tx: Session, row: UserRecord) -> None:
+    """On PostgreSQL, lock each login name ``row`` claims until commit: no unique index
+    compares a username with an email, so two transactions claiming one name, as a username
+    and as an email, would both pass their check; locked, the second waits and sees the first.
+    (SQLite runs one writer at a time already.)"""
+    if tx.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({row.username_key, *([row.email_key] if row.email_key else [])}):
+        name_hash = func.hashtext(f"rolegate.login:{key}")
+        tx.execute(select(func.pg_advisory_xact_lock(name_hash)))

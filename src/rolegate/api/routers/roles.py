@@ -249,5 +249,10 @@ def assign_role(
 def unassign_role(user: UserPath, role: RolePath, caller: Assigner, rolegate: RolegateDep) -> None:
     """Take a role away from a member (the membership stays)."""
     rolegate.assignments.unassign(
-        caller.tenant_id, user, role, actor=caller.actor, require_member=True
+        caller.tenant_id,
+        user,
+        role,
+        actor=caller.actor,
+        caller=caller.principal,
+        require_member=True,
     )

@@ -126,14 +126,18 @@ def update_user(
     if_match: IfMatch = None,
 ) -> UserRead:
     """Change a member's account. An account that also belongs to another tenant is changed
-    only by a platform administrator (403 otherwise), so no tenant takes over another's user."""
+    only by a platform administrator (403 otherwise), so no tenant takes over another's user;
+    its credentials only by a caller holding every permission it holds (403
+    ``account_change_denied``)."""
     changed = rolegate.users.update(
         user,
+        username=body.username,
         email=body.email_change,
         full_name=body.full_name,
         preferences=body.preferences,
         is_active=body.is_active,
         password=body.password_text,
+        clear_password=body.clears_password,
         must_change_password=body.must_change_password,
         tenant=caller.tenant_id,
         caller=caller.principal,
@@ -147,8 +151,11 @@ def update_user(
 def remove_user(
     user: UserPath, caller: CanWriteUsers, rolegate: RolegateDep, if_match: IfMatch = None
 ) -> None:
-    """End the user's membership: their roles and sessions here go with it; the account stays."""
-    rolegate.users.remove_member(caller.tenant_id, user, if_match=if_match, actor=caller.actor)
+    """End the user's membership: their roles and sessions here go with it; the account stays.
+    Needs every permission the member holds here (403 ``account_change_denied``)."""
+    rolegate.users.remove_member(
+        caller.tenant_id, user, if_match=if_match, caller=caller.principal, actor=caller.actor
+    )
 
 
 @router.post(

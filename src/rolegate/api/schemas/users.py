@@ -46,11 +46,14 @@ class UserCreate(RequestModel):
 
 
 class UserUpdate(PatchModel):
-    """Changes to an account; ``"email": null`` removes the address. A new ``password`` ends
-    every session of the user; ``is_active: false`` too."""
+    """Changes to an account; ``"email": null`` removes the address and ``"password": null``
+    the password. A new ``password`` ends every session of the user; ``is_active: false`` too.
+    Changing the username, email, password or activation needs every permission the account
+    holds, in every tenant it belongs to (403 ``account_change_denied`` otherwise)."""
 
-    nullable: ClassVar[frozenset[str]] = frozenset({"email"})
+    nullable: ClassVar[frozenset[str]] = frozenset({"email", "password"})
 
+    username: str | None = Field(None, max_length=MAX_USERNAME_LENGTH)
     email: str | None = Field(None, max_length=MAX_EMAIL_LENGTH)
     full_name: str | None = Field(None, max_length=MAX_FULL_NAME)
     is_active: bool | None = None
@@ -67,6 +70,11 @@ class UserUpdate(PatchModel):
     def password_text(self) -> str | None:
         """The new password in clear, for the service that hashes it."""
         return _secret(self.password)
+
+    @property
+    def clears_password(self) -> bool:
+        """Whether ``"password": null`` was sent: remove the password."""
+        return "password" in self.model_fields_set and self.password is None
 
 
 class MemberAdd(RequestModel):
