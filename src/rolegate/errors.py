@@ -22,7 +22,7 @@
     │   ├── InheritanceCycle · TenantProtected · BuiltinProtected · ConcurrentChange
     │   └── PreconditionFailed
     └── StorageError
-        └── SchemaNotCurrent
+        └── SchemaNotCurrent · CommitOutcomeUnknown
 
 The edges (CLI, HTTP) map these classes to exit codes and problem documents in one table each;
 nothing else in rolegate raises bare ``Exception`` or ``RuntimeError``.
@@ -323,9 +323,17 @@ class ConcurrentChange(Conflict):
 
 
 class StorageError(RolegateError):
-    """The database failed or refused the change; nothing was applied."""
+    """The database failed or refused the change; nothing was applied (unless it is a
+    :class:`CommitOutcomeUnknown`)."""
 
     code: ClassVar[str] = "storage_error"
+
+
+class CommitOutcomeUnknown(StorageError):
+    """The connection to the database was lost while the change was committing: it may or may
+    not have been applied, so read the state again before retrying."""
+
+    code = "commit_outcome_unknown"
 
 
 class SchemaNotCurrent(StorageError):
