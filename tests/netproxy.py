@@ -52,6 +52,11 @@ class TcpProxy:
                 sock.setsockopt(
                     socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
                 )
+                # Wake the pump blocked in recv() on it: until that call returns, close() only
+                # drops this descriptor, and the connection stays up (Linux closes a socket when
+                # its last user lets go). SHUT_RD sends nothing, so the peer still sees a reset.
+                sock.shutdown(socket.SHUT_RD)
+            with contextlib.suppress(OSError):
                 sock.close()
 
     def heal(self) -> None:
@@ -95,6 +100,8 @@ class TcpProxy:
             while chunk := source.recv(65536):
                 sink.sendall(chunk)
         for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # also ends the other pump's recv() (see cut)
             with contextlib.suppress(OSError):
                 sock.close()
             with self._lock:

@@ -23,7 +23,7 @@
     │   ├── InheritanceCycle · TenantProtected · BuiltinProtected · ConcurrentChange
     │   └── PreconditionFailed · InvitationExpired
     └── StorageError
-        └── SchemaNotCurrent · MigrationBrokeReferences · PolicyStale
+        └── SchemaNotCurrent · MigrationBrokeReferences · CommitOutcomeUnknown · PolicyStale
 
 The edges (CLI, HTTP) map these classes to exit codes and problem documents in one table each;
 nothing else in rolegate raises bare ``Exception`` or ``RuntimeError``.
@@ -401,9 +401,17 @@ class ConcurrentChange(Conflict):
 
 
 class StorageError(RolegateError):
-    """The database failed or refused the change; nothing was applied."""
+    """The database failed or refused the change; nothing was applied (unless it is a
+    :class:`CommitOutcomeUnknown`)."""
 
     code: ClassVar[str] = "storage_error"
+
+
+class CommitOutcomeUnknown(StorageError):
+    """The connection to the database was lost while the change was committing: it may or may
+    not have been applied, so read the state again before retrying."""
+
+    code = "commit_outcome_unknown"
 
 
 class SchemaNotCurrent(StorageError):

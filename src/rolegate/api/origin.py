@@ -18,7 +18,7 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rolegate.api.problems import INTERNAL_ERROR, problem_response
+from rolegate.api.problems import unexpected_error_response
 from rolegate.audit.origin import MAX_REQUEST_ID_LENGTH, Origin, acting_from, current_origin
 from rolegate.audit.redact import redact_target
 from rolegate.entities import Principal
@@ -118,12 +118,11 @@ class RequestOrigin:
         try:
             with acting_from(origin):
                 await self._app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as exc:
             # Starlette answers an unhandled error outside every middleware, so without the id;
             # answered here (the same problem), the error handler only logs it.
             if not started:
-                answer = problem_response(INTERNAL_ERROR, "an unexpected error occurred")
-                await answer(scope, receive, send_with_id)
+                await unexpected_error_response(exc)(scope, receive, send_with_id)
             raise
 
     def origin_of(self, scope: Scope) -> Origin:

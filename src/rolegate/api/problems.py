@@ -3,7 +3,8 @@
 Every problem has ``type``, ``title``, ``status``, ``detail`` and ``code``. ``type`` names the
 problem type, one per entry of :data:`PROBLEMS` (what a client must do about it); ``code`` is the
 error's own stable code (``user_not_found`` under the type ``not_found``). Server-side failures
-(5xx) never say more than their title: the cause is logged, not sent.
+(5xx) never say more than their title: the cause is logged, not sent. A database failure is
+a 503 with ``Retry-After`` wherever it happens, and says so when a change may have committed.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
+from rolegate.db.engine import is_storage_failure
 from rolegate.errors import (
     AccountChangeDenied,
     AlreadyExists,
     AuthenticationFailed,
+    CommitOutcomeUnknown,
     ConcurrentChange,
     Conflict,
     EscalationDenied,
@@ -46,6 +49,13 @@ log = logging.getLogger("rolegate.api")
 
 PROBLEM_BASE: Final = "https://rolegate.dev/problems/"
 _SECRET_WORDS: Final = ("password", "token", "secret")
+#: Seconds a client should wait before retrying a request the database failed (the 503's
+#: ``Retry-After``, RFC 9110 §10.2.3): about what a PostgreSQL restart after a crash takes.
+STORAGE_RETRY_AFTER: Final = 5
+_OUTCOME_UNKNOWN: Final = (
+    "the database connection was lost while committing: the change may or may not have been "
+    "applied; read the current state before retrying"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,15 +202,17 @@ def problem_of(error: RolegateError) -> ProblemType:
     return INTERNAL_ERROR
 
 
-def rolegate_error_response(error: RolegateError) -> ProblemResponse:
-    """``error`` as a problem; a server-side failure is logged and described by its title only."""
+def rolegate_error_response(error: RolegateError, *, logged: bool = False) -> ProblemResponse:
+    """``error`` as a problem; a server-side failure is logged (unless ``logged`` already) and
+    described by its title only."""
     problem = problem_of(error)
     if isinstance(error, PolicyStale):  # logged once per transition, not once per request
         retry = {"Retry-After": str(error.retry_after)}
         return problem_response(problem, problem.title, code=error.code, headers=retry)
     if problem.status >= 500:
-        log.error("request failed: %s", error.code, exc_info=error)
-        return problem_response(problem, problem.title, code=error.code)
+        if not logged:
+            log.error("request failed: %s", error.code, exc_info=error)
+        return _server_failure(problem, error)
     extensions: dict[str, Any] | None = None
     if isinstance(error, InvalidPassword):
         extensions = {"rule": error.rule}
@@ -221,6 +233,34 @@ def rolegate_error_response(error: RolegateError) -> ProblemResponse:
     return problem_response(
         problem, str(error), code=error.code, headers=headers, extensions=extensions
     )
+
+
+def _server_failure(problem: ProblemType, error: RolegateError) -> ProblemResponse:
+    if not isinstance(error, StorageError):
+        return problem_response(problem, problem.title, code=error.code)
+    headers = {"Retry-After": str(STORAGE_RETRY_AFTER)}
+    if isinstance(error, CommitOutcomeUnknown):
+        # Retrying blindly could apply the change twice: the client must look first.
+        return problem_response(
+            problem,
+            _OUTCOME_UNKNOWN,
+            code=error.code,
+            headers=headers,
+            extensions={"commit_outcome": "unknown"},
+        )
+    return problem_response(problem, problem.title, code=error.code, headers=headers)
+
+
+def unexpected_error_response(exc: Exception) -> ProblemResponse:
+    """The answer to an error no handler took (one raised in a middleware, or by a path that
+    missed translation), logged by the caller: a rolegate error as itself, a database error
+    as the 503 it would have been translated to, anything else a 500 that says nothing."""
+    if isinstance(exc, RolegateError):
+        return rolegate_error_response(exc, logged=True)
+    if is_storage_failure(exc):
+        return rolegate_error_response(StorageError("the database failed"), logged=True)
+    # Never the exception text: it may hold SQL, paths or data. The log has it all.
+    return problem_response(INTERNAL_ERROR, "an unexpected error occurred")
 
 
 def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
@@ -265,9 +305,8 @@ async def _on_http_error(request: Request, exc: Exception) -> ProblemResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> ProblemResponse:
-    # Never the exception text: it may hold SQL, paths or data. The log has it all.
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(INTERNAL_ERROR, "an unexpected error occurred")
+    return unexpected_error_response(exc)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

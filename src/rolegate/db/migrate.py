@@ -8,10 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.exc import DBAPIError
 
-from rolegate.db.engine import Database, describe
-from rolegate.errors import SchemaNotCurrent, StorageError
+from rolegate.db.engine import Database, translating
+from rolegate.errors import SchemaNotCurrent
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -31,11 +30,9 @@ def head_revision() -> str:
 
 def current_revision(db: Database) -> str | None:
     """The migration the database is at, or None for an empty database."""
-    try:
-        with db.engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
-    except DBAPIError as exc:  # unreachable server, unopenable file: typed, not a driver error
-        raise StorageError(f"cannot read the database: {describe(exc)}") from exc
+    # An unreachable server or unopenable file is typed, not a driver error.
+    with translating("cannot read the database"), db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
@@ -45,12 +42,9 @@ def upgrade(db: Database, revision: str = "head") -> None:
     switches SQLite's foreign keys off before beginning it, and checks them before committing.
     """
     config = _config()
-    try:
-        with db.engine.connect() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    except DBAPIError as exc:
-        raise StorageError(f"cannot upgrade the database: {describe(exc)}") from exc
+    with translating("cannot upgrade the database"), db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
 
 
 def ensure_current(db: Database, *, auto_upgrade: bool) -> None:

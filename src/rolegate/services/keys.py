@@ -51,14 +51,23 @@ class KeyService:
         self._ctx, self.ring = ctx, ring
         # A retired key verifies until every token it signed has expired, skew included.
         self._grace = token_ttl + leeway
-        self._stale = True
+        # The ring is stale while ``_loaded`` lags ``_wanted`` (which mark_stale bumps): a load
+        # clears only the staleness it began with, never a change marked while it read.
+        self._wanted, self._loaded = 1, 0
+        self._loads = 0  # loads published so far, for callers that waited on one
         self._last_reload = -RELOAD_INTERVAL
         self._lock = threading.Lock()
 
+    @property
+    def _stale(self) -> bool:
+        return self._loaded != self._wanted
+
     def signer(self) -> Signer:
         """The key to sign with; the first use makes one if the database has none."""
-        if self._stale or self.ring.signer is None:
+        if self.ring.signer is None:
             self.reload()
+        elif self._stale:
+            self._reload_if_stale()
         signer = self.ring.signer
         if signer is None:
             self.rotate(reason="initial")
@@ -69,27 +78,47 @@ class KeyService:
     def reload(self) -> None:
         """Read the keys still in their verification window from the database."""
         with self._lock:
-            self._stale = False
-            self._last_reload = time.monotonic()
-            now = self._ctx.now()
-            with self._ctx.db.reading() as session:
-                stored = [_stored(row) for row in _key_rows(session, verifying_at=now)]
-            self.ring.load(stored)
+            self._load()
 
     def current(self) -> KeyRing:
-        """The ring, reloaded first if another process changed the keys since."""
+        """The ring, reloaded first if another process changed the keys since (or nothing was
+        loaded yet); callers arriving during that load wait for it rather than see the ring
+        from before it."""
         if self._stale:
-            self.reload()
+            self._reload_if_stale()
         return self.ring
 
     def reload_for_unknown_kid(self) -> None:
-        """Reload, unless that was done less than :data:`RELOAD_INTERVAL` ago."""
-        if time.monotonic() - self._last_reload >= RELOAD_INTERVAL:
-            self.reload()
+        """Reload, unless that was done less than :data:`RELOAD_INTERVAL` ago: forged kids
+        cannot cost a database read per request. A load under way when the kid was not found
+        is waited for and counts as this reload, so a valid token is never refused for
+        arriving while the keys were being read (a restart, a new node)."""
+        seen = self._loads
+        with self._lock:
+            if self._loads != seen:
+                return  # a load published while we waited: the caller looks the kid up again
+            if time.monotonic() - self._last_reload >= RELOAD_INTERVAL:
+                self._load()
 
     def mark_stale(self) -> None:
         """Another process changed the keys: reload before the next signature."""
-        self._stale = True
+        self._wanted += 1
+
+    def _reload_if_stale(self) -> None:
+        with self._lock:
+            if self._stale:  # else another caller loaded while this one waited
+                self._load()
+
+    def _load(self) -> None:
+        """Read the keys and publish them in one swap, then (only then) call the ring fresh;
+        the caller holds ``_lock``."""
+        wanted, started = self._wanted, time.monotonic()
+        now = self._ctx.now()
+        with self._ctx.db.reading() as session:
+            stored = [_stored(row) for row in _key_rows(session, verifying_at=now)]
+        self.ring.load(stored)
+        self._loaded, self._last_reload = wanted, started
+        self._loads += 1
 
     def seal_signer(self) -> Signer:
         """The key audit seals and prune anchors are signed with, never one that verifies
