@@ -26,10 +26,10 @@ from rolegate import Rolegate
 from rolegate.db.models import PLATFORM_TENANT_SLUG
 from rolegate.services.builtins import TENANT_ADMIN, TENANT_PERMISSIONS, USERS_READ, USERS_WRITE
 from tests.factories import (
-    PASSWORD,
     AuthActions,
     assert_problem,
     audit_events,
+    bootstrap_admin,
     member_with_password,
     stored_state,
 )
@@ -100,7 +100,7 @@ def expected(change: Change, caller: str, target: str) -> str | None:
 def world(rg: Rolegate) -> Rolegate:
     """acme with the four targets (``weak`` deactivated for ``activate``, see the test) and the
     three callers, each with a password."""
-    assert rg.platform.bootstrap(username="root", password=PASSWORD) is not None
+    bootstrap_admin(rg)
     rg.tenants.create("acme")
     for tenant in ("acme", PLATFORM_TENANT_SLUG):
         rg.roles.create(tenant, "viewer", permissions=[USERS_READ])

@@ -15,11 +15,11 @@ import pytest
 
 from rolegate import Rolegate
 from tests.factories import (
-    PASSWORD,
     AuthActions,
     FakeClock,
     assert_problem,
     audit_events,
+    bootstrap_admin,
     member_with_password,
 )
 
@@ -200,7 +200,7 @@ async def test_assigning_a_role_pulls_no_account_of_another_tenant_in(
 async def test_a_platform_admin_still_adds_another_tenants_account_directly(
     rg: Rolegate, client: httpx.AsyncClient, auth: AuthActions, admin: Headers
 ) -> None:
-    assert rg.platform.bootstrap(username="root", password=PASSWORD) is not None
+    bootstrap_admin(rg)
     root = auth.bearer(await auth.login("root", tenant="platform"))
     response = await client.post(MEMBERS, json={"user": "carol"}, headers=root)
     assert response.status_code == 201, response.text

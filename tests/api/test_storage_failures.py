@@ -21,7 +21,7 @@ from sqlalchemy import event
 from rolegate import Rolegate
 from rolegate.api import create_app
 from tests.api.conftest import PEER
-from tests.factories import FAST_HASHER, PASSWORD, FakeClock, assert_problem
+from tests.factories import FAST_HASHER, PASSWORD, FakeClock, assert_problem, bootstrap_admin
 from tests.netproxy import TcpProxy, proxy_to
 
 pytestmark = pytest.mark.anyio
@@ -62,7 +62,7 @@ async def cut_off(database_url: str, clock: FakeClock) -> AsyncIterator[CutOff]:
     with proxy_to(database_url) as (proxy, url):
         rg = Rolegate(url, hasher=FAST_HASHER, clock=clock)
         try:
-            rg.platform.bootstrap(username="root", password=PASSWORD)
+            bootstrap_admin(rg)
             rg.tenants.create("acme")
             transport = httpx.ASGITransport(app=create_app(rg), client=PEER)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -160,7 +160,7 @@ def sqlite_file(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Path, R
     path = tmp_path / "rolegate.db"
     path.write_bytes(sqlite_template.read_bytes())
     with Rolegate(f"sqlite:///{path}", hasher=FAST_HASHER) as rg:
-        rg.platform.bootstrap(username="root", password=PASSWORD)
+        bootstrap_admin(rg)
         rg.tenants.create("acme")
         yield path, rg
 

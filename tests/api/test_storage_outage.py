@@ -13,7 +13,7 @@ import httpx
 
 from rolegate import Rolegate
 from tests.api.test_serve import login, start_server, stop
-from tests.factories import FAST_HASHER, PASSWORD
+from tests.factories import FAST_HASHER, PASSWORD, bootstrap_admin
 from tests.pgserver import PrivatePostgres
 
 WRITERS = 4
@@ -68,7 +68,7 @@ def test_a_crash_under_writes_answers_503_and_loses_no_acknowledged_write(
 ) -> None:
     url = private_postgres.url
     with Rolegate(url, hasher=FAST_HASHER, auto_upgrade=True) as rg:
-        rg.platform.bootstrap(username="root", password=PASSWORD)
+        bootstrap_admin(rg)
         rg.tenants.create("acme")
     server, base_url = start_server(tmp_path, url)
     answers = Answers()

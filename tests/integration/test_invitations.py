@@ -28,6 +28,7 @@ from tests.factories import (
     PASSWORD,
     AuditTail,
     FakeClock,
+    bootstrap_admin,
     member_with_password,
     summary,
 )
@@ -78,7 +79,7 @@ def test_a_tenant_caller_adding_another_tenants_account_gets_an_invitation(
 
 
 def test_a_platform_admin_or_the_operator_adds_directly(rg: Rolegate, alice: Principal) -> None:
-    assert rg.platform.bootstrap(username="root", password=PASSWORD) is not None
+    bootstrap_admin(rg)
     root = principal_of(rg, "root", tenant="platform")
     assert isinstance(rg.memberships.add("acme", "carol", caller=root), Membership)
     member_with_password(rg, "dave", tenant="globex")
