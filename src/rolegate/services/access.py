@@ -214,36 +214,50 @@ def audit_refusals(ctx: ServiceContext, caller: Principal | None, action: str) -
     try:
         yield
     except AccountChangeDenied as denied:
-        if caller is not None:
-            with ctx.transaction() as tx:
-                ctx.audit(
-                    tx,
-                    "authz.account_change_denied",
-                    "user",
-                    denied.target_id,
-                    tenant_id=denied.tenant_id,
-                    actor=str(caller.user_id),
-                    details={
-                        "attempted": action,
-                        "rule": denied.rule,
-                        "tenant": denied.tenant,
-                        "missing": denied.missing,
-                    },
-                )
+        details = {"rule": denied.rule, "tenant": denied.tenant, "missing": denied.missing}
+        _record_refusal(
+            ctx,
+            caller,
+            "authz.account_change_denied",
+            denied.target_id,
+            denied.tenant_id,
+            {"attempted": action, **details},
+        )
         raise
     except EscalationDenied as denied:
         if caller is not None:
-            with ctx.transaction() as tx:
-                ctx.audit(
-                    tx,
-                    "authz.escalation_denied",
-                    "user",
-                    caller.user_id,
-                    tenant_id=denied.tenant_id,
-                    actor=str(caller.user_id),
-                    details={"attempted": action, "missing": denied.missing},
-                )
+            _record_refusal(
+                ctx,
+                caller,
+                "authz.escalation_denied",
+                caller.user_id,
+                denied.tenant_id,
+                {"attempted": action, "missing": denied.missing},
+            )
         raise
+
+
+def _record_refusal(
+    ctx: ServiceContext,
+    caller: Principal | None,
+    event: str,
+    subject: UUID,
+    tenant_id: UUID | None,
+    details: dict[str, object],
+) -> None:
+    """Audit a refused change in a transaction of its own (the change's has rolled back)."""
+    if caller is None:
+        return
+    with ctx.transaction() as tx:
+        ctx.audit(
+            tx,
+            event,
+            "user",
+            subject,
+            tenant_id=tenant_id,
+            actor=str(caller.user_id),
+            details=details,
+        )
 
 
 def is_member_elsewhere(tx: Session, user_id: UUID, tenant_id: UUID) -> bool:
