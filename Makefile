@@ -24,7 +24,7 @@ $(BENCH_STAMP): $(STAMP)
 ## wrk (skipped when wrk is not installed), with PostgreSQL when ROLEGATE_BENCH_POSTGRES_URL
 ## names a database it may wipe (docs/benchmarks.md)
 bench: $(BENCH_STAMP)
-	$(BIN)/python -m bench --sections authz auth http $(BENCH_ARGS)
+	$(BIN)/python -m bench --sections authz auth passwords http $(BENCH_ARGS)
 
 ## run: serve rolegate on http://127.0.0.1:8000 (the SQLite default; first start prints the admin's password)
 run: $(STAMP)

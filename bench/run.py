@@ -1,10 +1,12 @@
 """The entry point: ``python -m bench`` measures authorization at each size, then authentication,
-then (when asked) the decision trail's cost to the check and (as ``make bench`` does) the HTTP
-check API.
+then (when asked) the password policy's cost, the decision trail's cost to the check and (as
+``make bench`` does) the HTTP check API.
 
 ``--sections`` picks among them; authorization and authentication run by default, ``--sections
-audit`` (:mod:`bench.audit`: warm checks with decision records on and off) runs when asked, and
-``--sections http`` (:mod:`bench.http`: uvicorn servers driven by wrk) is added by ``make bench``.
+passwords`` (:mod:`bench.passwords`: ``PasswordPolicy.check`` per class of input, the blocklist's
+load, zxcvbn alongside) and ``--sections audit`` (:mod:`bench.audit`: warm checks with decision
+records on and off) run when asked (``make bench`` adds the first), and ``--sections http``
+(:mod:`bench.http`: uvicorn servers driven by wrk) is added by ``make bench``.
 
 Per size, in this order (each step's place matters):
 
@@ -17,9 +19,10 @@ Per size, in this order (each step's place matters):
 4. pycasbin, last, so its objects are not resident while rolegate's GC pauses are timed.
 
 Then authentication (:mod:`bench.auth`), once: access tokens per algorithm, then logins and
-refreshes on SQLite and on PostgreSQL (wiped again) when it is configured. Then the decision
-trail, on SQLite and on PostgreSQL (wiped again), and HTTP: each its own table and its own files
-next to the others (``audit.json`` and ``audit.md``, ``http.json`` and ``http.md``).
+refreshes on SQLite and on PostgreSQL (wiped again) when it is configured. Then the password
+policy (no database), the decision trail, on SQLite and on PostgreSQL (wiped again), and HTTP:
+each its own table and its own files next to the others (``passwords.json`` and
+``passwords.md``, ``audit.json`` and ``audit.md``, ``http.json`` and ``http.md``).
 """
 
 from __future__ import annotations
@@ -63,6 +66,9 @@ from bench.http import HttpSpec, measure_http
 from bench.http import rows as http_rows
 from bench.loader import LoadReport, load
 from bench.measure import Spread, per_op
+from bench.passwords import COLUMNS as PASSWORD_COLUMNS
+from bench.passwords import PasswordRun, PasswordSpec, measure_passwords, peer_version
+from bench.passwords import rows as password_rows
 from bench.ready import ready_time
 from bench.report import Report, Section
 from bench.results import BackendRun, CasbinRun, SizeRun
@@ -73,10 +79,11 @@ from rolegate.db.engine import Database
 
 POSTGRES_ENV = "ROLEGATE_BENCH_POSTGRES_URL"
 RESULTS = Path(__file__).with_name("results")
-SECTIONS = ("authz", "auth", "audit", "http")
+SECTIONS = ("authz", "auth", "passwords", "audit", "http")
 DEFAULT_SECTIONS = ("authz", "auth")
 AUTH_DEFAULTS = AuthSpec()
 AUDIT_DEFAULTS = AuditSpec()
+PASSWORD_DEFAULTS = PasswordSpec()
 HTTP_DEFAULTS = HttpSpec()
 #: What the authentication figures depend on besides rolegate, reported with the machine.
 AUTH_LIBRARIES = ("pyjwt", "cryptography", "argon2-cffi", "ua-parser")
@@ -122,6 +129,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=AUTH_DEFAULTS.refresh_rounds,
         help="refreshes per session",
     )
+    passwords = parser.add_argument_group("password policy")
+    passwords.add_argument(
+        "--password-passes",
+        type=int,
+        default=PASSWORD_DEFAULTS.passes,
+        help="timed passes over every class of input",
+    )
+    passwords.add_argument(
+        "--password-peer-passes",
+        type=int,
+        default=PASSWORD_DEFAULTS.peer_passes,
+        help="the same for zxcvbn (milliseconds per call)",
+    )
+    passwords.add_argument(
+        "--password-load-runs",
+        type=int,
+        default=PASSWORD_DEFAULTS.load_runs,
+        help="fresh interpreters timing each list's load",
+    )
     audit = parser.add_argument_group("decision trail")
     audit.add_argument(
         "--audit-checks",
@@ -160,6 +186,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=SECTIONS,
         default=list(DEFAULT_SECTIONS),
         help="authz: every size's authorization figures; auth: tokens, logins, refreshes; "
+        "passwords: PasswordPolicy.check per class of input and the blocklist's load; "
         "audit: warm checks with decision records on and off; http: the check API under uvicorn "
         "and wrk",
     )
@@ -195,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.write_json(args.output)
         args.output.with_suffix(".md").write_text(report.markdown())
         _say(f"wrote {args.output} and {args.output.with_suffix('.md')}")
+    if "passwords" in args.sections:
+        run_passwords(args, machine)
     if "audit" in args.sections:
         run_audit(args, machine)
     if "http" in args.sections:
@@ -229,6 +258,42 @@ def run_audit(args: argparse.Namespace, machine: dict[str, str]) -> AuditRun:
     if not args.postgres_url:
         console.print(f"note: PostgreSQL column skipped: {POSTGRES_ENV} is not set")
     _write_section(args.output.with_name("audit.json"), machine, "audit", run.to_json(), section)
+    return run
+
+
+def run_passwords(args: argparse.Namespace, machine: dict[str, str]) -> PasswordRun:
+    """The password-policy section (see :mod:`bench.passwords`): its table, then
+    ``passwords.json`` and ``passwords.md`` beside ``--output``."""
+    _say("password policy: PasswordPolicy.check per class of input, the blocklist's load")
+    gc.collect()
+    load_before = _load_average()
+    spec = PasswordSpec(
+        passes=args.password_passes,
+        peer_passes=args.password_peer_passes,
+        load_runs=args.password_load_runs,
+    )
+    run = measure_passwords(spec, say=_say)
+    machine = {
+        **machine,
+        "zxcvbn": peer_version() or "not installed",
+        "load average (1 min), start / end": f"{load_before} / {_load_average()}",
+    }
+    title = (
+        f"rolegate password policy: {run.policy}, {run.blocklist_words:,} listed passwords; "
+        f"single calls, {spec.passes:,} passes (zxcvbn {spec.peer_passes:,}, a reference, "
+        "not a target)"
+    )
+    section = Section(title, PASSWORD_COLUMNS, password_rows(run))
+    console = Console(width=160)
+    console.print(", ".join(f"{k}: {v}" for k, v in machine.items()))
+    console.print(section.table())
+    if run.peer is None:
+        console.print("note: zxcvbn column skipped: not installed (the bench extra has it)")
+    missed = [row.label for row in section.rows if False in row.verdicts]
+    console.print("password targets missed: " + ("; ".join(missed) or "none"))
+    _write_section(
+        args.output.with_name("passwords.json"), machine, "passwords", run.to_json(), section
+    )
     return run
 
 
