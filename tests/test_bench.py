@@ -2,8 +2,9 @@
 
 SQLite only; pycasbin's rows run when it is installed (the ``bench`` extra) and are skipped
 otherwise. The authentication section runs with a handful of tokens and logins, the decision
-trail's with a few dozen checks per round and a flood of a fifth of a second. Timings are never
-asserted: this machine's figures live in docs/benchmarks.md.
+trail's with a few dozen checks per round and a flood of a fifth of a second, the password
+policy's with two passes (zxcvbn's one, when it is installed) and one fresh interpreter per list
+load. Timings are never asserted: this machine's figures live in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from bench import casbin_peer
+from bench.passwords import peer_version
 from bench.run import POSTGRES_ENV, main
 
 TINY = [
@@ -35,6 +37,9 @@ TINY = [
     "--audit-rounds", "1",
     "--audit-flood-seconds", "0.2",
     "--audit-flood-buffer", "100",
+    "--password-passes", "2",
+    "--password-peer-passes", "1",
+    "--password-load-runs", "1",
 ]  # fmt: skip
 
 
@@ -94,3 +99,31 @@ def test_decision_trail_runs_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert table["headings"] == ["figure", "SQLite", "PostgreSQL", "target", "verdict"]
     assert all(row["cells"][1] == "skipped" for row in table["rows"])
     assert output.with_name("audit.md").read_text().startswith("| figure |")
+
+
+def test_password_policy_runs_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(POSTGRES_ENV, raising=False)
+    output = tmp_path / "latest.json"
+
+    assert main([*TINY, "--sections", "passwords", "--output", str(output)]) == 0
+
+    assert not output.exists()  # the section writes its own files, as the decision trail does
+    report = json.loads(output.with_name("passwords.json").read_text())
+    found = report["passwords"]
+    classes = {c["name"]: c for c in found["classes"]}
+    assert list(classes) == ["passphrase", "random", "exact", "derived", "walk", "long"]
+    assert [c["outcome"] for c in classes.values()] == [
+        "accepted", "accepted", "common", "common", "keyboard_walk", "accepted",
+    ]  # fmt: skip
+    assert classes["long"]["longest_bytes"] == 1024
+    for run in classes.values():
+        assert run["rolegate"]["samples"] == 2 * run["passwords"]  # two passes after the warm-up
+    assert found["blocklist_words"] > 400_000
+    assert found["load"]["seconds"]["samples"] == 1 and found["load"]["traced_bytes"] > 0
+    installed = peer_version() is not None
+    assert (found["peer_load"] is not None) == installed
+    assert all((c["peer"] is not None) == installed for c in classes.values())
+    table = report["table"]
+    assert table["headings"] == ["figure", "rolegate", "zxcvbn (reference)", "target", "verdict"]
+    assert len(table["rows"]) == 8
+    assert output.with_name("passwords.md").read_text().startswith("| figure |")
