@@ -20,7 +20,8 @@ $(BENCH_STAMP): $(STAMP)
 	@touch $@
 
 ## bench: the authorization benchmark (10,000 and 100,000 users, pycasbin alongside), the
-## authentication benchmark (tokens per algorithm, login, refresh) and the HTTP check API under
+## authentication benchmark (tokens per algorithm, login, refresh), the password policy's cost
+## (zxcvbn alongside) and the HTTP check API under
 ## wrk (skipped when wrk is not installed), with PostgreSQL when ROLEGATE_BENCH_POSTGRES_URL
 ## names a database it may wipe (docs/benchmarks.md)
 bench: $(BENCH_STAMP)
