@@ -11,6 +11,7 @@ import httpx
 from rolegate import Rolegate
 from rolegate.entities import ChainReport
 from tests.api.test_serve import login, start_server, stop
+from tests.factories import PASSWORD
 
 ADMIN_PASSWORD = "copper violin 7 meadow drift"
 
@@ -25,7 +26,9 @@ def test_a_clean_shutdown_writes_every_buffered_decision(tmp_path: Path) -> None
     }
     server, base_url = start_server(tmp_path, url, extra_env=env)
     try:
-        token = login(base_url, "admin", ADMIN_PASSWORD, "platform").json()["access_token"]
+        # The bootstrap password is single-use: the first login sets the admin's own.
+        first = login(base_url, "admin", ADMIN_PASSWORD, "platform", new_password=PASSWORD)
+        token = first.json()["access_token"]
         checks = [{"user": f"nobody-{i}", "permission": "docs:read"} for i in range(40)]
         answer = httpx.post(
             f"{base_url}/v1/tenants/platform/check/batch",
