@@ -3,15 +3,21 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: run test check lint format clean bench
 
-$(STAMP): pyproject.toml
+# Serving needs rolegate alone; the tests add their toolchain (the `test` extra) on top.
+$(RUN_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "rolegate needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
@@ -28,7 +34,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench --sections authz auth passwords http $(BENCH_ARGS)
 
 ## run: serve rolegate on http://127.0.0.1:8000 (the SQLite default; first start prints the admin's password)
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/rolegate serve $(RUN_ARGS)
 
 ## test: the whole suite: architecture contracts, then pytest with coverage
