@@ -112,6 +112,30 @@ def test_usage_errors_exit_2(cli: Cli, args: list[str], message: str) -> None:
     assert message in usage_error(cli.invoke(*args))
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["check"], "error: Missing argument 'TENANT' (see 'rolegate check --help')"),
+        (["frobnicate"], "error: No such command 'frobnicate' (see 'rolegate --help')"),
+        (
+            ["tenant", "list", "--yaml"],
+            "error: No such option: --yaml (see 'rolegate tenant list --help')",
+        ),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_help_to_read(args: list[str], line: str) -> None:
+    """In a real process, as the README promises: one line on stderr, no panel, exit 2."""
+    command = [sys.executable, "-c", "from rolegate.cli import main; main()", *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [line]
+    assert result.stdout == ""
+
+
+def test_help_stays_rich(bare_cli: Cli) -> None:
+    assert "╭─" in bare_cli.ok("check", "--help")  # the panels are for help, not for errors
+
+
 def test_help_lists_every_command(bare_cli: Cli) -> None:
     out = bare_cli.ok("--help")
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import typer
 from pydantic import ValidationError
+
+# Typer carries its own copy of Click (``typer._click``): its usage errors are these classes.
+from typer._click.exceptions import ClickException, UsageError
 from typer.core import TyperGroup
 
 from rolegate.errors import AuthenticationFailed, RolegateError
@@ -75,12 +79,45 @@ def reported_errors() -> Iterator[None]:
 
 
 class GuardedGroup(TyperGroup):
-    """The root command group; every subcommand runs inside :func:`reported_errors`."""
+    """The root command group; every subcommand runs inside :func:`reported_errors`, and a
+    usage error is one ``error:`` line too."""
 
     def invoke(self, ctx: ClickContext) -> Any:
         """Run the group and the chosen subcommand, reporting any failure as one line."""
         with reported_errors():
             return super().invoke(ctx)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line. Typer would draw a usage error as a six-line panel: here it
+        is one line naming the command's ``--help``, like every other error (help stays rich)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except ClickException as exc:
+            typer.echo(f"error: {_usage_line(exc)}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(REFUSED_EXIT)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_line(exc: ClickException) -> str:
+    """``exc`` as one line, pointing at the help of the command it is about."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    context = exc.ctx if isinstance(exc, UsageError) else None
+    if context is None:
+        return message
+    return f"{message} (see '{context.command_path} --help')"
 
 
 def configure_logging(*, debug: bool) -> None:
