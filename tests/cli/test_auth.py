@@ -189,6 +189,19 @@ def test_sessions_list_shows_each_session_and_its_device(
     assert cli.json("sessions", "list", "--user", "alice", "--tenant", "acme") == []
 
 
+def test_sessions_list_shows_whole_ids_on_a_narrow_terminal(
+    cli: Cli, rg: Rolegate, alice: UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The id is what ``sessions revoke`` takes: it is never wrapped or cut to fit."""
+    monkeypatch.setenv("COLUMNS", "60")
+    response = login(cli, "alice")
+
+    out = cli.ok("sessions", "list", "--user", "alice")
+
+    assert response["session_id"] in out
+    assert cli.ok("sessions", "revoke", response["session_id"]) == "ended 1 session\n"
+
+
 def test_sessions_revoke_ends_the_session(cli: Cli, rg: Rolegate, alice: UUID) -> None:
     response = login(cli, "alice")
 

@@ -23,12 +23,23 @@ def say(message: str) -> None:
     typer.echo(message)
 
 
+#: Columns whose values are typed into other commands (``sessions revoke ID``): shown whole on
+#: any terminal width, never wrapped or cut with an ellipsis.
+WHOLE_COLUMNS: Final = frozenset({"id", "kid", "session"})
+
+
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """Print a Rich table on stdout; cells are plain text, never Rich markup."""
+    """Print a Rich table on stdout; cells are plain text, never Rich markup. The columns of
+    :data:`WHOLE_COLUMNS` keep their values whole; the others give way on a narrow terminal."""
+    cells = [list(row) for row in rows]
     table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
+    for i, column in enumerate(columns):
+        if column in WHOLE_COLUMNS:
+            widest = max((len(row[i]) for row in cells), default=0)
+            table.add_column(column, no_wrap=True, min_width=max(widest, len(column)))
+        else:
+            table.add_column(column)
+    for row in cells:
         table.add_row(*(Text(cell) for cell in row))
     Console().print(table)
 
