@@ -6,12 +6,16 @@ Only the facade and the edges read settings; engines and services take plain val
 from __future__ import annotations
 
 import ipaddress
+import json
+import re
+import string
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal, Self
+from typing import Literal, Self, get_args
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails, to_jsonable_python
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 DEFAULT_DATABASE_URL = "sqlite:///rolegate.db"
 #: OWASP Password Storage Cheat Sheet: the least argon2id memory for production.
@@ -175,16 +179,97 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _coherent(self) -> Self:
         if self.session_idle_timeout < self.access_token_ttl:
-            raise ValueError("session_idle_timeout must be at least access_token_ttl")
+            raise self._conflict("{session_idle_timeout} must be at least {access_token_ttl}")
         if self.max_staleness <= 2 * self.watch_interval:
-            raise ValueError("max_staleness must be more than twice watch_interval")
+            raise self._conflict("{max_staleness} must be more than twice {watch_interval}")
         if self.session_lifetime < self.session_idle_timeout:
-            raise ValueError("session_lifetime must be at least session_idle_timeout")
+            raise self._conflict("{session_lifetime} must be at least {session_idle_timeout}")
         if self.token_algorithm == "HS256":
             secret = self.token_secret.get_secret_value() if self.token_secret else ""
             if len(secret.encode()) < 32:
-                raise ValueError("token_algorithm HS256 needs token_secret of 32+ random bytes")
+                raise self._conflict("{token_algorithm} needs {token_secret} of 32+ random bytes")
         return self
+
+    def _conflict(self, problem: str) -> SettingConflict:
+        """``problem`` with each ``{setting}`` spelt as its variable and value, secrets masked."""
+        names = tuple(name for _, name, _, _ in string.Formatter().parse(problem) if name)
+        return SettingConflict(problem.format(**{n: self._shown(n) for n in names}), names)
+
+    def _shown(self, setting: str) -> str:
+        value = self.model_dump(mode="json", include={setting})[setting]  # timedelta as PT10M
+        if value is None:
+            return f"{variable_of(setting)} (unset)"
+        given = "" if setting in self.model_fields_set else " (default)"
+        return f"{variable_of(setting)}={shown_value(setting, value)}{given}"
+
+
+class SettingConflict(ValueError):
+    """Settings each valid alone but not together; ``settings`` names them, the message says
+    why in the variables' own names and values (a secret's masked)."""
+
+    def __init__(self, message: str, settings: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.settings = settings
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^/]*@")  # to the last @: a password may hold one
+_MASK = "'**********'"
+
+
+def variable_of(setting: str) -> str:
+    """The environment variable that sets ``setting``: ``ROLEGATE_<SETTING>``."""
+    return f"ROLEGATE_{setting.upper()}"
+
+
+def is_secret(setting: str) -> bool:
+    """Whether ``setting`` holds a secret (a ``SecretStr``), whose value is never shown."""
+    field = Settings.model_fields.get(setting)
+    return field is not None and SecretStr in (field.annotation, *get_args(field.annotation))
+
+
+def shown_value(setting: str, value: object) -> str:
+    """``value`` of ``setting`` as an error message may show it: a secret masked, and a
+    database URL's password too (it is a plain string, and often holds one)."""
+    if is_secret(setting):
+        return _MASK
+    if setting == "database_url" and isinstance(value, str):
+        value = _URL_PASSWORD.sub(r"\1***@", value)
+    return repr(to_jsonable_python(value))  # as the variable spells it: PT2H, not timedelta(...)
+
+
+def describe_invalid_settings(exc: ValidationError | SettingsError) -> str:
+    """What is wrong with the settings, in one line: each problem names the variable(s), shows
+    the value given (never a secret) and says the problem without pydantic's jargon."""
+    if isinstance(exc, SettingsError):
+        return _describe_unreadable(exc)
+    return "; ".join(_describe(error) for error in exc.errors())
+
+
+def _describe(error: ErrorDetails) -> str:
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, SettingConflict):
+        return f"invalid settings: {cause}"
+    # "Value error, <message>": the message alone; "Input should be ...": "should be ...".
+    problem = str(cause) if isinstance(cause, Exception) else error["msg"]
+    problem = problem.removeprefix("Input ")
+    setting, *inside = error["loc"]
+    if not isinstance(setting, str) or setting not in Settings.model_fields:
+        return f"invalid settings: {problem}"
+    where = "".join(f"[{part}]" for part in inside)  # an entry of a list setting
+    shown = shown_value(setting, error["input"])
+    return f"invalid setting {variable_of(setting)}{where}={shown}: {problem}"
+
+
+def _describe_unreadable(exc: SettingsError) -> str:
+    # pydantic-settings decodes list settings as JSON before validating, and says only which.
+    found = re.search(r'field "(\w+)"', str(exc))
+    if found is None:
+        return f"invalid settings: {exc}"
+    setting, cause = found.group(1), exc.__cause__
+    if isinstance(cause, json.JSONDecodeError):
+        shown = shown_value(setting, cause.doc)
+        return f"invalid setting {variable_of(setting)}={shown}: not JSON ({cause.msg})"
+    return f"invalid setting {variable_of(setting)}: cannot be read ({cause})"
 
 
 @dataclass(frozen=True, slots=True)

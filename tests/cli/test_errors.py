@@ -49,7 +49,55 @@ def test_a_bad_setting_is_one_error_line(bare_cli: Cli, monkeypatch: pytest.Monk
 
     line = bare_cli.fails("tenant", "list")
 
-    assert line.startswith("error: invalid setting ROLEGATE_ARGON2_MEMORY_KIB: ")
+    assert line.startswith("error: invalid setting ROLEGATE_ARGON2_MEMORY_KIB='lots': ")
+
+
+# What an operator sets wrong, and the line that must tell them which variable to fix and why.
+BAD_SETTINGS = {
+    "type": (
+        {"ROLEGATE_ARGON2_TIME_COST": "two"},
+        "error: invalid setting ROLEGATE_ARGON2_TIME_COST='two': should be a valid integer, "
+        "unable to parse string as an integer",
+    ),
+    "range": (
+        {"ROLEGATE_INVITATION_TTL": "PT30S"},
+        "error: invalid setting ROLEGATE_INVITATION_TTL='PT30S': "
+        "should be greater than or equal to 1 minute",
+    ),
+    "cross-field": (
+        {"ROLEGATE_SESSION_IDLE_TIMEOUT": "PT5M"},
+        "error: invalid settings: ROLEGATE_SESSION_IDLE_TIMEOUT='PT5M' must be at least "
+        "ROLEGATE_ACCESS_TOKEN_TTL='PT10M' (default)",
+    ),
+    "secret": (
+        {"ROLEGATE_TOKEN_ALGORITHM": "HS256", "ROLEGATE_TOKEN_SECRET": "hunter2-too-short"},
+        "error: invalid settings: ROLEGATE_TOKEN_ALGORITHM='HS256' needs "
+        "ROLEGATE_TOKEN_SECRET='**********' of 32+ random bytes",
+    ),
+    "list": (
+        {"ROLEGATE_TRUSTED_PROXIES": "[10.0.0.0/8]"},
+        "error: invalid setting ROLEGATE_TRUSTED_PROXIES='[10.0.0.0/8]': not JSON "
+        "(Expecting ',' delimiter)",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "8999"], ["doctor"]], ids=" ".join)
+@pytest.mark.parametrize(("env", "expected"), BAD_SETTINGS.values(), ids=BAD_SETTINGS.keys())
+def test_a_bad_setting_names_its_variable_value_and_problem(
+    bare_cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+    env: dict[str, str],
+    expected: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    line = bare_cli.fails(*command)
+
+    assert line == expected
+    assert "hunter2" not in line and "Value error" not in line
 
 
 @pytest.mark.parametrize(

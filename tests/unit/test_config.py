@@ -6,8 +6,15 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
-from rolegate.config import Settings, audit_settings
+from rolegate.config import (
+    Settings,
+    audit_settings,
+    describe_invalid_settings,
+    is_secret,
+    shown_value,
+)
 
 SAFE: dict[str, Any] = {
     "key_encryption_key": "k" * 40,
@@ -57,3 +64,89 @@ def test_the_environment_is_development_or_production() -> None:
     assert Settings().env == "development"
     with pytest.raises(ValidationError):
         Settings.model_validate({"env": "staging"})
+
+
+def problem_of(**given: object) -> str:
+    """The one line the CLI prints for settings ``given``, which must be invalid."""
+    with pytest.raises(ValidationError) as raised:
+        Settings.model_validate(given)
+    return describe_invalid_settings(raised.value)
+
+
+def test_a_type_error_names_the_variable_and_the_value() -> None:
+    assert problem_of(argon2_memory_kib="lots") == (
+        "invalid setting ROLEGATE_ARGON2_MEMORY_KIB='lots': "
+        "should be a valid integer, unable to parse string as an integer"
+    )
+
+
+def test_a_range_error_shows_the_value_as_the_variable_spells_it() -> None:
+    assert problem_of(access_token_ttl="PT2H") == (
+        "invalid setting ROLEGATE_ACCESS_TOKEN_TTL='PT2H': should be less than or equal to 1 hour"
+    )
+
+
+def test_a_validator_error_has_no_pydantic_prefix() -> None:
+    problem = problem_of(trusted_proxies=["10.0.0.0/33"])
+
+    assert problem == (
+        "invalid setting ROLEGATE_TRUSTED_PROXIES=['10.0.0.0/33']: "
+        "'10.0.0.0/33' does not appear to be an IPv4 or IPv6 network"
+    )
+
+
+def test_every_problem_is_named_not_only_the_first() -> None:
+    problem = problem_of(env="staging", audit_sample_rate="2")
+
+    assert "ROLEGATE_ENV='staging': should be 'development' or 'production'" in problem
+    assert "ROLEGATE_AUDIT_SAMPLE_RATE='2': should be less than or equal to 1" in problem
+
+
+def test_a_cross_field_error_names_both_variables_and_their_values() -> None:
+    assert problem_of(session_idle_timeout="PT1M") == (
+        "invalid settings: ROLEGATE_SESSION_IDLE_TIMEOUT='PT1M' must be at least "
+        "ROLEGATE_ACCESS_TOKEN_TTL='PT10M' (default)"
+    )
+    assert problem_of(session_idle_timeout="PT2H", session_lifetime="PT1H") == (
+        "invalid settings: ROLEGATE_SESSION_LIFETIME='PT1H' must be at least "
+        "ROLEGATE_SESSION_IDLE_TIMEOUT='PT2H'"
+    )
+
+
+def test_a_cross_field_error_never_shows_a_secret() -> None:
+    problem = problem_of(token_algorithm="HS256", token_secret="hunter2-not-long-enough")
+
+    assert problem == (
+        "invalid settings: ROLEGATE_TOKEN_ALGORITHM='HS256' needs "
+        "ROLEGATE_TOKEN_SECRET='**********' of 32+ random bytes"
+    )
+    assert "ROLEGATE_TOKEN_SECRET (unset)" in problem_of(token_algorithm="HS256")
+
+
+@pytest.mark.parametrize("setting", ["token_secret", "key_encryption_key", "bootstrap_password"])
+def test_secret_settings_are_masked(setting: str) -> None:
+    assert is_secret(setting)
+    assert shown_value(setting, "hunter2") == "'**********'"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://bob:hunter2@db:5432/rg", "postgresql+psycopg://bob:***@db:5432/rg"),
+        ("postgresql://bob:p@ss:w@db/rg", "postgresql://bob:***@db/rg"),
+        ("postgresql://db/rg", "postgresql://db/rg"),
+        ("sqlite:///rolegate.db", "sqlite:///rolegate.db"),
+    ],
+)
+def test_a_database_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert shown_value("database_url", url) == repr(shown)
+
+
+def test_an_unreadable_list_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROLEGATE_TRUSTED_PROXIES", "10.0.0.1")
+    with pytest.raises(SettingsError) as raised:
+        Settings()
+
+    assert describe_invalid_settings(raised.value) == (
+        "invalid setting ROLEGATE_TRUSTED_PROXIES='10.0.0.1': not JSON (Extra data)"
+    )

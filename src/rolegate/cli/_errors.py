@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 # Typer carries its own copy of Click (``typer._click``): its usage errors are these classes.
 from typer._click.exceptions import ClickException, UsageError
 from typer.core import TyperGroup
 
+from rolegate.config import describe_invalid_settings
 from rolegate.errors import AuthenticationFailed, RolegateError
 
 if TYPE_CHECKING:
@@ -68,10 +70,8 @@ def reported_errors() -> Iterator[None]:
         fail(str(exc), exit_code=exit_code_of(exc))
     except (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError):
         raise  # Typer's own: exits, aborts, usage errors (exit 2), a reader gone (`| head`)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        setting = "_".join(str(part) for part in first["loc"]).upper()
-        fail(f"invalid setting ROLEGATE_{setting}: {first['msg']}")
+    except (ValidationError, SettingsError) as exc:  # only Settings() validates in the CLI
+        fail(describe_invalid_settings(exc))
     except Exception as exc:
         if is_debug():
             raise

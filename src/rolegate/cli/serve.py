@@ -18,9 +18,11 @@ from rolegate.config import Settings, audit_settings
 from rolegate.db.engine import Database
 from rolegate.db.migrate import current_revision
 from rolegate.db.models import PLATFORM_TENANT_SLUG
+from rolegate.errors import InvalidPassword
 from rolegate.facade import Rolegate
 
 APP_FACTORY: Final = "rolegate.api.app:create_app_from_settings"
+BOOTSTRAP_PASSWORD: Final = "ROLEGATE_BOOTSTRAP_PASSWORD"
 
 
 def serve(
@@ -71,28 +73,40 @@ def bootstrap(settings: Settings) -> None:
         is_empty = current_revision(db) is None
     finally:
         db.dispose()
+    given = settings.bootstrap_password
     with Rolegate(settings=settings, auto_upgrade=True if is_empty else None) as rolegate:
-        given = settings.bootstrap_password
-        made = rolegate.platform.bootstrap(
-            username=settings.bootstrap_username,
-            password=given.get_secret_value() if given is not None else None,
+        try:
+            made = rolegate.platform.bootstrap(
+                username=settings.bootstrap_username,
+                password=given.get_secret_value() if given is not None else None,
+            )
+        except InvalidPassword as exc:  # only a chosen password can break the policy
+            fail(f"{BOOTSTRAP_PASSWORD} is refused: {str(exc).removeprefix('password ')}")
+    if made is not None:
+        user, password = made
+        typer.echo(
+            bootstrap_banner(user.username, None if given is not None else password), err=True
         )
-    if made is None:
-        return
-    user, password = made
-    shown = "(from ROLEGATE_BOOTSTRAP_PASSWORD)" if given is not None else password
-    typer.echo(
-        "\n".join(
-            [
-                "rolegate: created the first platform admin. Log in at /docs (POST /v1/auth/login)",
-                f"  tenant:   {PLATFORM_TENANT_SLUG}",
-                f"  username: {user.username}",
-                f"  password: {shown}",
-                "This password works for one login, which must choose a new one: send it",
-                '  with a "new_password" of your own.',
-            ]
-        ),
-        err=True,
+
+
+def bootstrap_banner(username: str, random_password: str | None) -> str:
+    """What the first start prints about the first admin: the random password, which nobody
+    else knows and which is shown only here, or where the operator's own choice came from."""
+    if random_password is None:
+        shown, origin = f"(the one in {BOOTSTRAP_PASSWORD})", []
+    else:
+        shown = random_password
+        origin = [f"It is random and shown once, here; set {BOOTSTRAP_PASSWORD} to choose it."]
+    return "\n".join(
+        [
+            "rolegate: created the first platform admin. Log in at /docs (POST /v1/auth/login)",
+            f"  tenant:   {PLATFORM_TENANT_SLUG}",
+            f"  username: {username}",
+            f"  password: {shown}",
+            *origin,
+            "This password works for one login, which must choose a new one: send it",
+            '  with a "new_password" of your own.',
+        ]
     )
 
 
