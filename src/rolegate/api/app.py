@@ -111,6 +111,13 @@ def create_app_from_settings() -> FastAPI:
     settings = Settings()
     refuse_unsafe(settings)
     rolegate = Rolegate(settings=settings)
+    try:
+        # The JWKS publishes a key from the first start, not from the first login: verifiers
+        # that fetch it at their own start-up find the key tokens will be signed with.
+        rolegate.keys.ensure_signing_key()
+    except BaseException:
+        rolegate.close()
+        raise
     metrics_address = settings.metrics_address
 
     @asynccontextmanager

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Final
 
+from starlette.datastructures import URL, Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rolegate.api.problems import unexpected_error_response
@@ -29,6 +30,10 @@ REQUEST_ID_HEADER: Final = "X-Request-ID"
 #: A client's request id is kept only when it is short and plain: it is echoed in a header and
 #: stored in the trail, so anything else (a newline, a kilobyte) is replaced by our own.
 _ACCEPTED_REQUEST_ID: Final = re.compile(rb"[A-Za-z0-9._:-]{1,%d}" % MAX_REQUEST_ID_LENGTH)
+#: A forwarded host is a name or address with an optional port, nothing else (no user, path).
+_FORWARDED_HOST: Final = re.compile(
+    r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
+)
 
 
 def trusted_networks(proxies: Iterable[str]) -> tuple[Network, ...]:
@@ -65,6 +70,22 @@ def client_address(
         if not _is_trusted(address, networks):
             return address
     return hops[0] if hops else peer
+
+
+def public_url(url: URL, peer: str | None, headers: Headers, networks: Sequence[Network]) -> URL:
+    """``url`` as the client asked for it: with the scheme and host a trusted proxy forwarded
+    (``X-Forwarded-Proto``, ``X-Forwarded-Host``; the first, client-facing hop's), else as
+    received. From any other peer those headers are ignored: they would let a client choose the
+    URLs a cache then hands to everyone."""
+    if peer is None or not networks or not _is_trusted(peer, networks):
+        return url
+    proto = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    host = headers.get("x-forwarded-host", "").split(",")[0].strip()
+    if proto in ("http", "https"):
+        url = url.replace(scheme=proto)
+    if _FORWARDED_HOST.fullmatch(host):
+        url = url.replace(netloc=host)
+    return url
 
 
 def request_id(given: bytes | None) -> str:

@@ -1,4 +1,5 @@
-"""Signing keys: the first one made on demand, rotation, listing and the public JWKS.
+"""Signing keys: the first one made at start-up (or on demand), rotation, listing and the
+public JWKS.
 
 Each key has one purpose. ``access`` keys sign and verify access tokens and are published in the
 JWKS; the ``audit_seal`` key signs audit seals and prune anchors only, is never published, and
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from rolegate.authn.keys import (
@@ -70,10 +72,22 @@ class KeyService:
             self._reload_if_stale()
         signer = self.ring.signer
         if signer is None:
-            self.rotate(reason="initial")
+            self.ensure_signing_key()
             signer = self.ring.signer
-        assert signer is not None, "rotate() stores and loads a signing key"
+        assert signer is not None, "ensure_signing_key() stores or loads a signing key"
         return signer
+
+    def ensure_signing_key(self) -> SigningKey | None:
+        """Store a token key of the configured algorithm unless one signs already, then load
+        the ring: the key made, or None when there was one (or tokens are HS256, signed with
+        ``token_secret``). Servers call it at start-up, so the JWKS publishes a key before the
+        first login. Nodes starting together against one database make one key between them:
+        the check runs under the key lock (see :func:`_lock_keys`), after the other's commit."""
+        made = None
+        if self.ring.algorithm in ASYMMETRIC:
+            made = self._store_key(ACCESS_TOKEN_KEY, reason="initial", actor=None, if_missing=True)
+        self.reload()
+        return made
 
     def reload(self) -> None:
         """Read the keys still in their verification window from the database."""
@@ -125,7 +139,7 @@ class KeyService:
         tokens; the first use makes one. Read from the database each time: seals are rare."""
         stored = self._newest_seal_key()
         if stored is None:
-            self.rotate(purpose=AUDIT_SEAL_KEY, reason="initial")
+            self._store_key(AUDIT_SEAL_KEY, reason="initial", actor=None, if_missing=True)
             stored = self._newest_seal_key()
         assert stored is not None, "rotate() stores an audit seal key"
         passphrase = self.ring.passphrase
@@ -145,6 +159,15 @@ class KeyService:
         made, for as long as they are stored."""
         if purpose not in PURPOSES:
             raise InvalidInput(f"a key's purpose is one of {', '.join(PURPOSES)}")
+        made = self._store_key(purpose, reason=reason, actor=actor, if_missing=False)
+        assert made is not None, "a rotation always stores a key"
+        return made
+
+    def _store_key(
+        self, purpose: str, *, reason: str, actor: str | None, if_missing: bool
+    ) -> SigningKey | None:
+        """Store a new key for ``purpose``, retiring the previous one; with ``if_missing``,
+        only when no key of ``purpose`` (and, for tokens, of the configured algorithm) signs."""
         algorithm = self.ring.algorithm
         if purpose == AUDIT_SEAL_KEY and algorithm not in ASYMMETRIC:
             algorithm = SEAL_ALGORITHM
@@ -153,7 +176,7 @@ class KeyService:
                 "HS256 signs with token_secret: rotate it by changing the setting"
             )
         now = self._ctx.now()
-        private = generate(algorithm)
+        private = generate(algorithm)  # before the lock: an RSA key takes a while to make
         kid = new_kid(now)
         row = SigningKeyRecord(
             kid=kid,
@@ -166,6 +189,9 @@ class KeyService:
         )
         until = now + self._grace if purpose == ACCESS_TOKEN_KEY else None
         with self._ctx.transaction() as tx:
+            _lock_keys(tx, purpose)
+            if if_missing and _has_signing_key(tx, purpose, algorithm):
+                return None  # another process made it meanwhile
             retired = tx.scalars(
                 update(SigningKeyRecord)
                 .where(SigningKeyRecord.retired_at.is_(None), SigningKeyRecord.purpose == purpose)
@@ -211,9 +237,37 @@ class KeyService:
 
     def jwks(self) -> dict[str, Any]:
         """The JSON Web Key Set (RFC 7517 §5): public parts of every token key that still
-        verifies; never an audit seal key."""
-        keys = self.list()
-        return {"keys": [key.public_jwk for key in keys if key.purpose == ACCESS_TOKEN_KEY]}
+        verifies; never an audit seal key. Never empty unless tokens are HS256: a database
+        without a token key gets one here (an app built without the server's start-up)."""
+        published = _token_jwks(self.list())
+        if not published and self.ring.algorithm in ASYMMETRIC:
+            self.ensure_signing_key()
+            published = _token_jwks(self.list())
+        return {"keys": published}
+
+
+def _token_jwks(keys: Sequence[SigningKey]) -> list[dict[str, Any]]:
+    return [key.public_jwk for key in keys if key.purpose == ACCESS_TOKEN_KEY]
+
+
+def _lock_keys(tx: Session, purpose: str) -> None:
+    """On PostgreSQL, hold the key lock of ``purpose`` until commit, so that two processes
+    storing a key (nodes starting together, two first logins) take turns, the second seeing
+    the first's key: under READ COMMITTED its next statement reads the first's commit.
+    (SQLite runs one writer at a time already: BEGIN IMMEDIATE.)"""
+    if tx.get_bind().dialect.name == "postgresql":
+        tx.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"rolegate.keys:{purpose}"))))
+
+
+def _has_signing_key(tx: Session, purpose: str, algorithm: str) -> bool:
+    """Whether an unretired key of ``purpose`` signs: for tokens, one of ``algorithm`` (the
+    ring signs with no other, see :func:`signing_key`); any seal key signs seals."""
+    query = select(SigningKeyRecord.kid).where(
+        SigningKeyRecord.purpose == purpose, SigningKeyRecord.retired_at.is_(None)
+    )
+    if purpose == ACCESS_TOKEN_KEY:
+        query = query.where(SigningKeyRecord.algorithm == algorithm)
+    return tx.scalar(query.limit(1)) is not None
 
 
 def _key_rows(

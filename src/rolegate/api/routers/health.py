@@ -1,14 +1,16 @@
-"""Probes and the public keys: ``/healthz``, ``/readyz``, ``/.well-known/jwks.json``, open to
-anyone (``/metrics`` is not: see :mod:`rolegate.api.routers.metrics`)."""
+"""Probes, the public keys and the discovery document: ``/healthz``, ``/readyz``,
+``/.well-known/jwks.json``, ``/.well-known/openid-configuration``, open to anyone (``/metrics``
+is not: see :mod:`rolegate.api.routers.metrics`)."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from rolegate.api.deps import RolegateDep, public
+from rolegate.api.origin import public_url
 from rolegate.api.problems import ProblemType, problem_response
 
 router = APIRouter(tags=["health"], dependencies=[Depends(public)])
@@ -52,3 +54,35 @@ def jwks(rolegate: RolegateDep) -> JSONResponse:
     """The public keys that verify access tokens, as a JWK Set (RFC 7517)."""
     keys: dict[str, Any] = rolegate.auth.jwks()
     return JSONResponse(keys, headers={"Cache-Control": JWKS_CACHE_CONTROL})
+
+
+@router.get(
+    "/.well-known/openid-configuration",
+    response_model=None,
+    responses={200: {"description": "Discovery metadata", "content": {"application/json": {}}}},
+)
+def openid_configuration(request: Request, rolegate: RolegateDep) -> JSONResponse:
+    """Where verifiers find the issuer and its keys (OpenID Connect Discovery 1.0 §3)."""
+    trusted = request.app.state.trusted_proxies
+    peer = request.client.host if request.client else None
+
+    def url_of(route: str) -> str:
+        return str(public_url(request.url_for(route), peer, request.headers, trusted))
+
+    algorithm = rolegate.settings.token_algorithm
+    document = {
+        "issuer": rolegate.settings.token_issuer,
+        "jwks_uri": url_of("jwks"),
+        "token_endpoint": url_of("login"),
+        # Informational from here on. rolegate is no OpenID provider: it has no authorization
+        # endpoint and issues no ID tokens. The members below are required by §3, so they say
+        # what is true of its access tokens: login answers with a bearer token at once (the
+        # nearest response type is "token"), signed with the configured algorithm; ``sub`` is
+        # the user's id, the same for every client ("public"); the login endpoint
+        # authenticates the user, never a client ("none").
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [algorithm],
+        "token_endpoint_auth_methods_supported": ["none"],
+    }
+    return JSONResponse(document, headers={"Cache-Control": JWKS_CACHE_CONTROL})
