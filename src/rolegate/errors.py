@@ -69,8 +69,18 @@ class RoleNotFound(NotFound):
 
 
 class PermissionNotFound(NotFound):
+    """One or more permissions do not exist: ``names`` lists every one, ``key`` is the first."""
+
     code = "permission_not_found"
     entity = "permission"
+
+    def __init__(self, name: str, *more: str, tenant: str | None = None) -> None:
+        super().__init__(name, tenant=tenant)
+        self.names = (name, *more)
+        if more:  # one message for all of them, so a caller can fix them in one go
+            where = f" in tenant {tenant!r}" if tenant is not None else ""
+            listed = ", ".join(repr(each) for each in self.names)
+            self.args = (f"permissions {listed} not found{where}",)
 
 
 class ResourceNotFound(NotFound):

@@ -86,6 +86,57 @@ async def test_create_is_all_or_nothing(
     assert [r.name for r in rg.roles.list("acme")] == ["tenant-admin"]
 
 
+def unknown_permissions(body: dict[str, Any]) -> list[dict[str, str]]:
+    """The ``errors`` of a ``permission_not_found`` problem."""
+    errors: list[dict[str, str]] = body["errors"]
+    return errors
+
+
+def not_found_entry(name: str) -> dict[str, str]:
+    """The ``errors`` entry naming one unknown permission of acme."""
+    detail = f"permission {name!r} not found in tenant 'acme'"
+    return {"code": "permission_not_found", "name": name, "detail": detail}
+
+
+async def test_every_unknown_permission_of_a_new_role_is_in_one_problem(
+    rg: Rolegate, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    wanted = ["a:x", "documents:read", "b:y", "reports:*", "c:z", "a:x"]
+    response = await client.post(
+        ROLES, json={"name": "editor", "permissions": wanted}, headers=admin
+    )
+
+    body = assert_problem(response, 404, "permission_not_found")
+    assert body["detail"] == "permissions 'a:x', 'b:y', 'c:z' not found in tenant 'acme'"
+    assert unknown_permissions(body) == [not_found_entry(n) for n in ("a:x", "b:y", "c:z")]
+    assert [r.name for r in rg.roles.list("acme")] == ["tenant-admin"]
+
+
+async def test_every_unknown_permission_of_a_patch_is_in_one_problem(
+    rg: Rolegate, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    role = rg.roles.create("acme", "editor", permissions=["documents:read"])
+    body = {"permissions": ["documents:read", "c:z", "a:x"]}
+
+    response = await client.patch(f"{ROLES}/editor", json=body, headers=admin)
+
+    problem = assert_problem(response, 404, "permission_not_found")
+    assert unknown_permissions(problem) == [not_found_entry(n) for n in ("a:x", "c:z")]
+    assert rg.roles.get("acme", role.id) == role
+
+
+async def test_one_unknown_permission_is_one_entry(
+    rg: Rolegate, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    rg.roles.create("acme", "editor")
+
+    response = await client.put(f"{ROLES}/editor/permissions/a:x", headers=admin)
+
+    problem = assert_problem(response, 404, "permission_not_found")
+    assert problem["detail"] == "permission 'a:x' not found in tenant 'acme'"
+    assert unknown_permissions(problem) == [not_found_entry("a:x")]
+
+
 async def test_a_taken_name_is_409_and_a_bad_name_422(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rolegate import Rolegate
@@ -10,8 +12,9 @@ from tests.factories import Cli, build_documents_policy
 
 @pytest.fixture
 def acme(rg: Rolegate) -> Rolegate:
-    """The README's documents policy in ``acme``: alice is an editor."""
+    """The README's documents policy in ``acme``: alice is an editor; nobody may delete."""
     build_documents_policy(rg)
+    rg.permissions.create("acme", "documents:delete")
     return rg
 
 
@@ -33,10 +36,7 @@ def test_denied_exits_1(cli: Cli, acme: Rolegate) -> None:
         (["acme", "alice", "documents:read"], 0, "allowed (granted)"),  # inherited from viewer
         (["acme", "ALICE", "reports:export"], 0, "allowed (granted)"),  # wildcard grant
         (["acme", "alice", "documents:delete"], 1, "denied (no_role_grants_it)"),
-        (["acme", "alice", "Not Valid"], 1, "denied (invalid_permission)"),
-        (["acme", "nobody", "documents:read"], 1, "denied (unknown_user)"),
-        (["nope", "alice", "documents:read"], 1, "denied (unknown_tenant)"),
-        (["default", "alice", "documents:read"], 1, "denied (no_membership)"),
+        (["default", "alice", "rolegate:check"], 1, "denied (no_membership)"),
     ],
 )
 def test_explain_prints_the_reason(
@@ -45,6 +45,81 @@ def test_explain_prints_the_reason(
     result = cli.invoke("check", *args, "--explain")
 
     assert (result.exit_code, result.stdout) == (exit_code, f"{answer}\n")
+
+
+def test_a_permission_under_a_pattern_is_known(cli: Cli, acme: Rolegate) -> None:
+    """``reports:*`` defines every ``reports:`` permission: one not held is denied, no error."""
+    acme.users.create("bob")
+    acme.memberships.add("acme", "bob")
+
+    result = cli.invoke("check", "acme", "bob", "reports:export", "--explain")
+
+    assert (result.exit_code, result.stdout) == (1, "denied (no_role_grants_it)\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["acmee", "alice", "documents:read"],
+            "error: unknown tenant 'acmee'; did you mean 'acme'?",
+        ),
+        (["zzz", "alice", "documents:read"], "error: unknown tenant 'zzz'"),
+        (
+            ["acme", "ALCIE", "documents:read"],
+            "error: unknown user 'ALCIE'; did you mean 'alice'?",
+        ),
+        (["acme", "nobody", "documents:read"], "error: unknown user 'nobody'"),
+        (
+            ["acme", "alice", "documents:raed"],
+            "error: unknown permission 'documents:raed' in tenant 'acme'; "
+            "did you mean 'documents:read'?",
+        ),
+        (
+            ["acme", "alice", "Documents:Write"],
+            "error: unknown permission 'Documents:Write' in tenant 'acme'; "
+            "did you mean 'documents:write'?",
+        ),
+        (["acme", "alice", "Not Valid"], "error: unknown permission 'Not Valid' in tenant 'acme'"),
+        (
+            ["default", "alice", "documents:read"],
+            "error: unknown permission 'documents:read' in tenant 'default'",
+        ),
+    ],
+)
+def test_an_unknown_name_is_an_error_that_names_it(
+    cli: Cli, acme: Rolegate, args: list[str], error: str
+) -> None:
+    """A typo is no "denied": exit 2 and one line naming it, with the closest existing name."""
+    assert cli.fails("check", *args) == error
+
+
+def test_an_unknown_name_is_an_error_with_json_too(cli: Cli, acme: Rolegate) -> None:
+    assert cli.fails("check", "acmee", "alice", "documents:read", "--json") == (
+        "error: unknown tenant 'acmee'; did you mean 'acme'?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("permission", "exit_code", "document"),
+    [
+        ("documents:read", 0, {"allowed": True, "reason": "granted"}),
+        ("documents:delete", 1, {"allowed": False, "reason": "no_role_grants_it"}),
+    ],
+)
+def test_json_prints_the_decision(
+    cli: Cli, acme: Rolegate, permission: str, exit_code: int, document: dict[str, object]
+) -> None:
+    result = cli.invoke("check", "acme", "alice", permission, "--json")
+
+    assert result.exit_code == exit_code
+    assert json.loads(result.stdout) == document
+
+
+def test_the_library_still_just_denies_unknown_names(acme: Rolegate) -> None:
+    assert not acme.check("alice", "documents:read", tenant="acmee")
+    assert not acme.check("alcie", "documents:read", tenant="acme")
+    assert not acme.check("alice", "documents:raed", tenant="acme")
 
 
 def test_an_inactive_user_is_denied(cli: Cli, acme: Rolegate) -> None:

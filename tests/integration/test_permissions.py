@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from rolegate import InvalidName, PermissionExists, PermissionNotFound, Rolegate
+from rolegate import InvalidName, PermissionExists, PermissionNotFound, Rolegate, TenantNotFound
 from tests.factories import (
     AuditTail,
     FakeClock,
@@ -119,6 +119,23 @@ def test_a_resource_that_does_not_exist_has_no_permissions(rg: Rolegate) -> None
     rg.permissions.create("default", "VIEW_DASHBOARD")
     rg.permissions.create("default", "*:read")
     assert rg.permissions.list("default", resource="nothing") == []
+
+
+def test_defines_knows_permissions_and_what_patterns_cover(rg: Rolegate) -> None:
+    """What ``rolegate check`` asks before calling a denial a typo."""
+    rg.tenants.create("acme")
+    rg.tenants.create("globex")
+    rg.permissions.create("acme", "documents:read")
+    rg.roles.create("acme", "reporter", permissions=["reports:*"])
+    rg.permissions.create("globex", "invoices:read")
+
+    assert rg.permissions.defines("acme", "documents:read")
+    assert rg.permissions.defines("acme", "reports:export")  # under reports:*
+    assert not rg.permissions.defines("acme", "documents:write")
+    assert not rg.permissions.defines("acme", "invoices:read")  # another tenant's
+    assert not rg.permissions.defines("acme", "Not Valid")
+    with pytest.raises(TenantNotFound):
+        rg.permissions.defines("acmee", "documents:read")
 
 
 def test_update_changes_the_description_and_audits_it(rg: Rolegate, clock: FakeClock) -> None:

@@ -246,6 +246,26 @@ def test_granting_twice_is_rejected(acme_permissions: Rolegate) -> None:
     assert tail.new_events() == []
 
 
+def test_every_unknown_permission_is_named_in_one_error(acme_permissions: Rolegate) -> None:
+    rg = acme_permissions
+    rg.roles.create("acme", "viewer", permissions=["documents:read"])
+    before = stored_state(rg)
+    tail = AuditTail(rg)
+    wanted = ["c:z", "documents:write", "a:x", "reports:*", "b:y", "c:z"]
+
+    with pytest.raises(PermissionNotFound) as created:
+        rg.roles.create("acme", "editor", permissions=wanted)
+    with pytest.raises(PermissionNotFound) as updated:
+        rg.roles.update("acme", "viewer", permissions=wanted)
+
+    for caught in (created, updated):
+        assert (caught.value.names, caught.value.tenant) == (("a:x", "b:y", "c:z"), "acme")
+        assert caught.value.code == "permission_not_found"
+        assert str(caught.value) == "permissions 'a:x', 'b:y', 'c:z' not found in tenant 'acme'"
+    assert tail.new_events() == []
+    assert stored_state(rg) == before
+
+
 def test_an_exact_permission_must_exist_but_a_pattern_is_defined_on_first_grant(
     acme_permissions: Rolegate,
 ) -> None:
@@ -254,6 +274,7 @@ def test_an_exact_permission_must_exist_but_a_pattern_is_defined_on_first_grant(
     with pytest.raises(PermissionNotFound) as caught:
         rg.roles.grant("acme", "viewer", "reports:read")
     assert (caught.value.key, caught.value.tenant) == ("reports:read", "acme")
+    assert caught.value.names == ("reports:read",)
     with pytest.raises(PermissionNotFound):
         rg.permissions.get("acme", "reports:read")
     for pattern in ("reports:*", "*:read", "*"):

@@ -38,6 +38,7 @@ from rolegate.errors import (
     LoginThrottled,
     NotFound,
     PasswordChangeRequired,
+    PermissionNotFound,
     PolicyStale,
     PreconditionFailed,
     RolegateError,
@@ -222,6 +223,8 @@ def rolegate_error_response(error: RolegateError, *, logged: bool = False) -> Pr
         extensions = {"missing": error.missing}
     elif isinstance(error, Forbidden):
         extensions = {"permission": error.permission}
+    elif isinstance(error, PermissionNotFound):
+        extensions = {"errors": _unknown_permissions(error)}
     # A 412 carries the current tag, to read again with (RFC 9110 §13.1.1); a 429 when to
     # try again (RFC 6585 §4).
     headers = {"ETag": error.current} if isinstance(error, PreconditionFailed) else None
@@ -233,6 +236,18 @@ def rolegate_error_response(error: RolegateError, *, logged: bool = False) -> Pr
     return problem_response(
         problem, str(error), code=error.code, headers=headers, extensions=extensions
     )
+
+
+def _unknown_permissions(error: PermissionNotFound) -> list[dict[str, str]]:
+    """One entry per unknown name, so a client fixes every one of them in one round trip."""
+    return [
+        {
+            "code": error.code,
+            "name": name,
+            "detail": str(PermissionNotFound(name, tenant=error.tenant)),
+        }
+        for name in error.names
+    ]
 
 
 def _server_failure(problem: ProblemType, error: RolegateError) -> ProblemResponse:

@@ -11,8 +11,8 @@ from rolegate.authz.changes import Change
 from rolegate.db.lookup import Ref, find_permission
 from rolegate.db.models import PermissionRecord, ResourceRecord, RolePermissionRecord, TenantRecord
 from rolegate.entities import Permission
-from rolegate.errors import PermissionExists
-from rolegate.names import PermissionParts, parse_grant
+from rolegate.errors import InvalidName, PermissionExists
+from rolegate.names import PermissionParts, grant_covers, parse_grant, parse_permission
 from rolegate.services._context import ServiceContext, require_permission, require_tenant
 from rolegate.services.builtins import refuse_reserved
 from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged, starts_with
@@ -129,6 +129,20 @@ class PermissionService:
             tenant_row = require_tenant(session, tenant)
             row = require_permission(session, tenant_row, name)
             return permission_entity(row, tenant_row, _resource_name(session, row))
+
+    def defines(self, tenant: Ref, name: str) -> bool:
+        """Whether ``name`` is a permission of ``tenant`` or lies under one of its patterns
+        (``reports:export`` under ``reports:*``): whether a check of it could ever be allowed."""
+        try:
+            parse_permission(name)
+        except InvalidName:
+            return False
+        with self._ctx.db.reading() as session:
+            tenant_row = require_tenant(session, tenant)
+            defined = session.scalars(
+                select(PermissionRecord.name).where(PermissionRecord.tenant_id == tenant_row.id)
+            ).all()
+        return any(grant_covers(pattern, name) for pattern in defined)
 
     def list(self, tenant: Ref, *, resource: str | None = None) -> list[Permission]:
         """The tenant's permissions by name, optionally only those of one resource."""

@@ -98,6 +98,7 @@ class RoleService:
                 actor=actor,
                 details={"after": {"name": name, "description": description}},
             )
+            refuse_unknown_permissions(tx, tenant_row, permissions)
             for permission in dict.fromkeys(permissions):
                 self._grant(tx, tenant_row, row, permission, actor)
             for parent in dict.fromkeys(inherits):
@@ -181,6 +182,7 @@ class RoleService:
             if inherits is not None:
                 parents = {p.id: p for p in (require_role(tx, tenant_row, r) for r in inherits)}
             added_grants = sorted(set(grants or ()) - set(current.permissions))
+            refuse_unknown_permissions(tx, tenant_row, added_grants)
             added_parents = [p for p in (parents or {}).values() if p.name not in current.inherits]
             refuse_escalation(
                 self._ctx,
@@ -510,6 +512,23 @@ class RoleService:
         )
         if tx.scalar(taken) is not None:
             raise RoleExists(name, tenant=tenant.slug)
+
+
+def refuse_unknown_permissions(tx: Session, tenant: TenantRecord, grants: Sequence[str]) -> None:
+    """:class:`PermissionNotFound` naming every one of ``grants`` that is neither a permission
+    of ``tenant`` nor a pattern (patterns are defined on first grant), sorted by name."""
+    exact = {p.name for p in map(parse_grant, grants) if not p.is_pattern}
+    if not exact:
+        return
+    found = set(
+        tx.scalars(
+            select(PermissionRecord.name).where(
+                PermissionRecord.tenant_id == tenant.id, PermissionRecord.name.in_(exact)
+            )
+        )
+    )
+    if missing := sorted(exact - found):
+        raise PermissionNotFound(*missing, tenant=tenant.slug)
 
 
 def _closures(tx: Session, tenant: TenantRecord, roles: Sequence[RoleRecord]) -> set[str]:
