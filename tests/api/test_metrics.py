@@ -9,6 +9,8 @@ import socket
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from prometheus_client.parser import text_string_to_metric_families
 
 from rolegate import Rolegate
@@ -78,6 +80,32 @@ async def test_requests_are_counted_by_route_template_and_status(
         )
     ]
     assert count == 1
+
+
+#: The routes FastAPI itself adds, served by this app (ReDoc is not: ``redoc_url=None``).
+DOCS_ROUTES = ("/docs", "/openapi.json", "/docs/oauth2-redirect")
+
+
+async def test_the_docs_routes_are_counted_by_their_path(
+    app: FastAPI, client: httpx.AsyncClient, scraper: dict[str, str]
+) -> None:
+    served = {route.path_format for route in iter_route_contexts(app.routes)}
+    assert served >= set(DOCS_ROUTES)
+    for path in DOCS_ROUTES:
+        assert (await client.get(path)).status_code == 200
+    await client.post("/docs")
+
+    found = await scrape(client, scraper)
+
+    def requests(method: str, route: str, status: str) -> float:
+        labels = (("method", method), ("route", route), ("status", status))
+        return found.get(("rolegate_http_requests_total", labels), 0.0)
+
+    assert {path: requests("GET", path, "200") for path in DOCS_ROUTES} == dict.fromkeys(
+        DOCS_ROUTES, 1.0
+    )
+    assert requests("POST", "/docs", "405") == 1
+    assert requests("GET", "unmatched", "200") == 0
 
 
 async def test_logins_are_counted_by_result(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 
 from rolegate import (
     ConcurrentChange,
@@ -63,6 +66,42 @@ async def test_a_wrong_method_is_a_405_problem_with_allow(client: httpx.AsyncCli
     response = await client.get("/v1/auth/login")
     assert_problem(response, 405, "method_not_allowed")
     assert response.headers["allow"] == "POST"
+
+
+#: The methods a wrong-method request is tried with (every one a path does not declare).
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+#: Fills every path parameter: a UUID, so that typed parameters match too.
+PARAMETER = "00000000-0000-4000-8000-000000000000"
+
+
+def declared_methods(app: FastAPI) -> dict[str, set[str]]:
+    """Every path template of ``app`` and the methods its routes declare, together."""
+    methods: dict[str, set[str]] = defaultdict(set)
+    for route in iter_route_contexts(app.routes):
+        methods[route.path_format] |= route.methods or set()
+    return methods
+
+
+async def test_a_405_allows_every_method_of_the_path(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    wrong = []
+    for template, declared in declared_methods(app).items():
+        path = re.sub(r"\{[^}]+\}", PARAMETER, template)
+        for method in sorted(set(METHODS) - declared):
+            response = await client.request(method, path)
+            if method != "HEAD":  # a HEAD answer has no body to read a problem from
+                assert_problem(response, 405, "method_not_allowed")
+            assert response.status_code == 405, (method, path)
+            if set(response.headers["allow"].split(", ")) != declared:
+                wrong.append(f"{method} {template}: Allow {response.headers['allow']}")
+    assert wrong == [], "405s whose Allow is not every method of the path"
+
+
+async def test_options_on_the_tenants_lists_get_and_post(client: httpx.AsyncClient) -> None:
+    response = await client.options("/v1/tenants")
+    assert_problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, POST"
 
 
 async def test_malformed_json_is_a_422_problem(client: httpx.AsyncClient) -> None:

@@ -4,15 +4,18 @@ the authorization cache, and the decision trail (records written, dropped and wa
 
 Each app has its own registry (no process-wide state), so every test builds a fresh one. Route
 labels are the route *templates* (``/v1/auth/sessions/{session_id}``), never raw paths, so a
-client cannot grow the label set; unmatched paths count as ``unmatched``.
+client cannot grow the label set; unmatched paths count as ``unmatched``. The routes FastAPI
+adds itself (``/docs``, ``/openapi.json``, ``/docs/oauth2-redirect``) are plain Starlette
+routes, which do not put themselves in the scope: they are found by the endpoint they matched.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -22,6 +25,8 @@ from rolegate.facade import Rolegate
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 #: Latency buckets in seconds: sub-millisecond checks up to multi-second outliers.
+#: The route label of a request no route matched.
+UNMATCHED: Final = "unmatched"
 BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -178,6 +183,7 @@ class RequestMetrics:
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self._app, self._metrics = app, metrics
+        self._templates: dict[Callable[..., Any], str] | None = None  # by endpoint, built once
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -195,6 +201,21 @@ class RequestMetrics:
         try:
             await self._app(scope, receive, send_and_note)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = self._template(scope)
             self._metrics.record(scope["method"], template, status, time.perf_counter() - started)
+
+    def _template(self, scope: Scope) -> str:
+        """The template of the route that matched ``scope`` (its method or not), or
+        :data:`UNMATCHED`."""
+        template = getattr(scope.get("route"), "path", None)  # a FastAPI route puts itself there
+        if template:
+            return str(template)
+        endpoint = scope.get("endpoint")  # a plain Starlette route only its endpoint
+        if endpoint is None:
+            return UNMATCHED
+        if self._templates is None:  # the app's routes are all added before it serves
+            self._templates = {}
+            for route in iter_route_contexts(scope["app"].routes):
+                if route.endpoint is not None and route.path_format:
+                    self._templates.setdefault(route.endpoint, route.path_format)
+        return self._templates.get(endpoint, UNMATCHED)

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
+from rolegate.api.allow import allowed_methods
 from rolegate.db.engine import is_storage_failure
 from rolegate.errors import (
     AccountChangeDenied,
@@ -316,7 +317,12 @@ async def _on_http_error(request: Request, exc: Exception) -> ProblemResponse:
         f"http_{exc.status_code}", exc.status_code, f"HTTP {exc.status_code}"
     )
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail else problem.title
-    return problem_response(problem, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # the path's methods on every route, not the first one's
+        allowed = allowed_methods(request.app.routes, request.scope)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+    return problem_response(problem, detail, headers=headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> ProblemResponse:

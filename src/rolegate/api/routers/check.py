@@ -28,12 +28,13 @@ from rolegate.api.schemas.check import (
     HolderPageRead,
     UserPermissionsRead,
 )
+from rolegate.api.schemas.common import Cursor
 from rolegate.authz.decision import Reason
 from rolegate.errors import PolicyStale, UserNotFound
 from rolegate.facade import Rolegate
 from rolegate.names import MAX_PERMISSION_LENGTH, MAX_USERNAME_LENGTH
 from rolegate.services.builtins import CHECK
-from rolegate.services.pages import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
+from rolegate.services.pages import MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/v1/tenants/{tenant}", tags=["check"])
 
@@ -111,7 +112,7 @@ def holders(
     name: PermissionPath,
     caller: Checker,
     rolegate: RolegateDep,
-    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_HOLDERS,
 ) -> HolderPageRead:
     """Every active member who holds the permission now, by username, and through which

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar, Literal, Self
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
 
 from rolegate.services.pages import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 
@@ -49,11 +49,24 @@ Limit = Annotated[
         description=f"items per page: 1 to {MAX_PAGE_SIZE}, {DEFAULT_PAGE_SIZE} if not given",
     ),
 ]
+
+
+def _absent_if_empty(cursor: str | None) -> str | None:
+    # ``?cursor=`` is what a client sends when it writes a null next_cursor into the URL
+    # (``f"?cursor={next_cursor or ''}"``): it asks for the first page, not a malformed one.
+    return cursor or None
+
+
+#: The cursor query parameter of every listing; empty is the same as absent. The length bound
+#: sits on the string itself: checked after the emptiness rule, it would be applied to None.
 Cursor = Annotated[
-    str | None,
+    Annotated[str, StringConstraints(max_length=MAX_CURSOR_LENGTH)] | None,
+    AfterValidator(_absent_if_empty),
     Query(
-        max_length=MAX_CURSOR_LENGTH,
-        description="the next_cursor of the previous page (with the same filters and sort)",
+        description=(
+            "the next_cursor of the previous page (with the same filters and sort); "
+            "empty or absent: the first page"
+        ),
     ),
 ]
 SortOrder = Annotated[Literal["asc", "desc"], Query(description="sort direction")]
