@@ -27,11 +27,12 @@ $(BENCH_STAMP): $(STAMP)
 
 ## bench: the authorization benchmark (10,000 and 100,000 users, pycasbin alongside), the
 ## authentication benchmark (tokens per algorithm, login, refresh), the password policy's cost
-## (zxcvbn alongside) and the HTTP check API under
+## (zxcvbn alongside), the snapshot cache's eviction (FIFO and cachetools' LRU alongside) and
+## the HTTP check API under
 ## wrk (skipped when wrk is not installed), with PostgreSQL when ROLEGATE_BENCH_POSTGRES_URL
 ## names a database it may wipe (docs/benchmarks.md)
 bench: $(BENCH_STAMP)
-	$(BIN)/python -m bench --sections authz auth passwords http $(BENCH_ARGS)
+	$(BIN)/python -m bench --sections authz auth passwords cache http $(BENCH_ARGS)
 
 ## run: serve rolegate on http://127.0.0.1:8000 (the SQLite default; first start prints the admin's password)
 run: $(RUN_STAMP)

@@ -5,8 +5,10 @@ then (when asked) the password policy's cost, the decision trail's cost to the c
 ``--sections`` picks among them; authorization and authentication run by default, ``--sections
 passwords`` (:mod:`bench.passwords`: ``PasswordPolicy.check`` per class of input, the blocklist's
 load, zxcvbn alongside) and ``--sections audit`` (:mod:`bench.audit`: warm checks with decision
-records on and off) run when asked (``make bench`` adds the first), and ``--sections http``
-(:mod:`bench.http`: uvicorn servers driven by wrk) is added by ``make bench``.
+records on and off) and ``--sections cache`` (:mod:`bench.cache`: the snapshot cache's hit
+ratio and hit cost per eviction policy, FIFO and cachetools' LRU alongside) run when asked
+(``make bench`` adds the first and the third), and ``--sections http`` (:mod:`bench.http`:
+uvicorn servers driven by wrk) is added by ``make bench``.
 
 Per size, in this order (each step's place matters):
 
@@ -52,6 +54,10 @@ from bench.audit import AuditRun, AuditSpec, measure_audit
 from bench.audit import rows as audit_rows
 from bench.auth import AuthRun, AuthSpec, measure_auth
 from bench.backend import cold_after_change, cold_first, warm_policies, who_can
+from bench.cache import COLUMNS as CACHE_COLUMNS
+from bench.cache import CacheRun, CacheSpec, measure_cache
+from bench.cache import peer_version as cachetools_version
+from bench.cache import rows as cache_rows
 from bench.hot import (
     HotPath,
     Residency,
@@ -79,9 +85,10 @@ from rolegate.db.engine import Database
 
 POSTGRES_ENV = "ROLEGATE_BENCH_POSTGRES_URL"
 RESULTS = Path(__file__).with_name("results")
-SECTIONS = ("authz", "auth", "passwords", "audit", "http")
+SECTIONS = ("authz", "auth", "passwords", "audit", "cache", "http")
 DEFAULT_SECTIONS = ("authz", "auth")
 AUTH_DEFAULTS = AuthSpec()
+CACHE_DEFAULTS = CacheSpec()
 AUDIT_DEFAULTS = AuditSpec()
 PASSWORD_DEFAULTS = PasswordSpec()
 HTTP_DEFAULTS = HttpSpec()
@@ -148,6 +155,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=PASSWORD_DEFAULTS.load_runs,
         help="fresh interpreters timing each list's load",
     )
+    cache = parser.add_argument_group("snapshot cache")
+    cache.add_argument(
+        "--cache-users",
+        type=int,
+        default=CACHE_DEFAULTS.users,
+        help="members of the cache's tenant (the cache holds a tenth of them)",
+    )
+    cache.add_argument(
+        "--cache-checks", type=int, default=CACHE_DEFAULTS.checks, help="checks in the trace"
+    )
+    cache.add_argument(
+        "--cache-hits", type=int, default=CACHE_DEFAULTS.hits, help="lookups per timed round"
+    )
+    cache.add_argument("--cache-rounds", type=int, default=CACHE_DEFAULTS.rounds)
     audit = parser.add_argument_group("decision trail")
     audit.add_argument(
         "--audit-checks",
@@ -226,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_passwords(args, machine)
     if "audit" in args.sections:
         run_audit(args, machine)
+    if "cache" in args.sections:
+        run_cache(args, machine)
     if "http" in args.sections:
         run_http(args, machine)
     return 0
@@ -294,6 +317,37 @@ def run_passwords(args: argparse.Namespace, machine: dict[str, str]) -> Password
     _write_section(
         args.output.with_name("passwords.json"), machine, "passwords", run.to_json(), section
     )
+    return run
+
+
+def run_cache(args: argparse.Namespace, machine: dict[str, str]) -> CacheRun:
+    """The snapshot cache's eviction (see :mod:`bench.cache`): its table, then ``cache.json``
+    and ``cache.md`` beside ``--output``."""
+    _say("snapshot cache: hit ratio and hit cost per eviction policy")
+    gc.collect()
+    load_before = _load_average()
+    spec = CacheSpec(
+        users=args.cache_users,
+        checks=args.cache_checks,
+        hits=args.cache_hits,
+        rounds=args.cache_rounds,
+        seed=args.seed,
+    )
+    run = measure_cache(spec, say=_say)
+    machine = {
+        **machine,
+        "cachetools": cachetools_version() or "not installed",
+        "load average (1 min), start / end": f"{load_before} / {_load_average()}",
+    }
+    title = (
+        f"rolegate snapshot cache: {run.distinct:,} of {run.members:,} members checked, "
+        f"room for {run.capacity:,}; hits timed over {run.spec.rounds} rounds"
+    )
+    section = Section(title, CACHE_COLUMNS, cache_rows(run))
+    console = Console(width=160)
+    console.print(", ".join(f"{k}: {v}" for k, v in machine.items()))
+    console.print(section.table())
+    _write_section(args.output.with_name("cache.json"), machine, "cache", run.to_json(), section)
     return run
 
 

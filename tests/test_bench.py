@@ -40,6 +40,10 @@ TINY = [
     "--password-passes", "2",
     "--password-peer-passes", "1",
     "--password-load-runs", "1",
+    "--cache-users", "60",
+    "--cache-checks", "300",
+    "--cache-hits", "50",
+    "--cache-rounds", "1",
 ]  # fmt: skip
 
 
@@ -127,3 +131,24 @@ def test_password_policy_runs_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert table["headings"] == ["figure", "rolegate", "zxcvbn (reference)", "target", "verdict"]
     assert len(table["rows"]) == 8
     assert output.with_name("passwords.md").read_text().startswith("| figure |")
+
+
+def test_snapshot_cache_runs_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(POSTGRES_ENV, raising=False)
+    output = tmp_path / "latest.json"
+
+    assert main([*TINY, "--sections", "cache", "--output", str(output)]) == 0
+
+    report = json.loads(output.with_name("cache.json").read_text())
+    found = report["cache"]
+    assert found["capacity"] == 6 and found["members"] == 60
+    assert set(found["hit_ratio"]) == {"rolegate", "fifo", "lru"}
+    assert all(0 < ratio < 1 for ratio in found["hit_ratio"].values())
+    assert {name: s["samples"] for name, s in found["hit_ns"].items()} == {
+        "rolegate": 1,
+        "fifo": 1,
+        "lru": 1,
+    }
+    table = report["table"]
+    assert table["headings"][1:4] == ["rolegate (CLOCK)", "FIFO (before)", "exact LRU (cachetools)"]
+    assert output.with_name("cache.md").read_text().startswith("| figure |")

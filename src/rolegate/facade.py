@@ -238,6 +238,8 @@ class Rolegate:
                 if at_least is not None:
                     self._authz.wait_for(at_least)
                 snapshot = self._authz.snapshot(tenant, user)
+            else:
+                snapshot.recency.used = True  # eviction spares the snapshots read since a sweep
             allowed = permission in snapshot.exact or (
                 snapshot.has_patterns and snapshot.grants.pattern_covers(permission)
             )

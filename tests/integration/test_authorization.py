@@ -669,3 +669,57 @@ def test_the_cache_holds_at_most_its_capacity(
             assert answers == [True, False, True]
             assert small.cache_stats().snapshots == 2
         assert small.cache_stats().policies == 1
+
+
+def test_the_cache_evicts_the_snapshot_read_least_recently(
+    database_url: str, clock: FakeClock, rg: Rolegate
+) -> None:
+    build_readers(rg, clock)
+    settings = Settings(authz_cache_size=3, watch_changes=False)
+    with Rolegate(database_url, hasher=FAST_HASHER, clock=clock, settings=settings) as small:
+        for user in ("ann", "bob", "cat", "ann"):
+            assert small.check(user, "documents:read", tenant="acme")
+        assert small.cache_stats().compiles == 3
+        assert not small.check("gus", "documents:read", tenant="acme")  # evicts bob, not ann
+        assert small.check("ann", "documents:read", tenant="acme")
+        assert small.cache_stats().compiles == 4
+        assert small.check("bob", "documents:read", tenant="acme")
+        assert small.cache_stats().compiles == 5
+
+
+def test_a_user_checked_often_stays_cached_while_one_off_names_pass_through(
+    database_url: str, clock: FakeClock, rg: Rolegate
+) -> None:
+    build_readers(rg, clock)
+    settings = Settings(authz_cache_size=4, watch_changes=False)
+    with Rolegate(database_url, hasher=FAST_HASHER, clock=clock, settings=settings) as small:
+        for i in range(40):
+            assert small.check("ann", "documents:read", tenant="acme")
+            assert not small.check(f"ghost{i}", "documents:read", tenant="acme")
+        stats = small.cache_stats()
+        assert stats.snapshots == 4
+        assert stats.compiles == 41  # ann once, each one-off name once
+
+
+def test_eviction_under_changes_never_serves_a_stale_answer(
+    database_url: str, clock: FakeClock, rg: Rolegate
+) -> None:
+    build_readers(rg, clock)
+    hot, passing = ["ann", "bob", "cat"], ["gus", "hal", "ghost"]
+    editors = {"bob"}  # in acme: the only ones who may write documents
+    settings = Settings(authz_cache_size=4, watch_changes=False)
+    with Rolegate(database_url, hasher=FAST_HASHER, clock=clock, settings=settings) as small:
+        for step in range(24):
+            # The three hot users stay cached across the changes; a fourth name passes through.
+            for user in [*hot, passing[step % 3], *hot]:
+                allowed = small.check(user, "documents:write", tenant="acme")
+                assert allowed is (user in editors), (step, user)
+            target = [*hot, "gus"][step % 4]
+            if target in editors:
+                small.assignments.unassign("acme", target, "editor")
+                editors.remove(target)
+            else:
+                small.assignments.assign("acme", target, "editor")
+                editors.add(target)
+            assert small.cache_stats().snapshots <= 4
+        assert small.cache_stats().compiles < 24 * 5  # the hot users were answered from cache

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,6 +79,10 @@ class Authorizer:
         # follow the same log.
         self._on_changes = on_changes
         self._entries: dict[Key, Snapshot] = {}
+        # The eviction's clock: every cached key, in the order it was cached or passed over
+        # (it may still hold keys forgotten since; the sweep skips those, and ``_store``
+        # rebuilds it once they outnumber the live ones).
+        self._ring: deque[Key] = deque()
         self._policies: dict[UUID, TenantPolicy] = {}
         self._by_user: defaultdict[UUID, set[Key]] = defaultdict(set)
         self._by_tenant: defaultdict[UUID, set[Key]] = defaultdict(set)
@@ -117,6 +121,7 @@ class Authorizer:
         now = self._timer()
         cached = self._entries.get(key)
         if cached is not None:
+            cached.recency.used = True
             if cached.valid_until > now:
                 return cached
             fresh = cached.at(now)  # an assignment expired: recompute from the snapshot alone
@@ -218,9 +223,14 @@ class Authorizer:
 
     def _store(self, key: Key, snapshot: Snapshot) -> None:
         if key in self._entries:
-            self._forget(key)
-        while len(self._entries) >= self._capacity:
-            self._forget(next(iter(self._entries)))  # evict the oldest compiled first
+            self._forget(key)  # replaced: its place on the clock stays
+        else:
+            while len(self._entries) >= self._capacity:
+                self._evict()
+            self._ring.append(key)
+            if len(self._ring) > 2 * len(self._entries) + 1024:
+                self._ring = deque(self._entries)  # drop the keys forgotten since
+                self._ring.append(key)
         self._entries[key] = snapshot
         if snapshot.user_id is None or snapshot.tenant_id is None:
             self._unknown.add(key)
@@ -230,6 +240,31 @@ class Authorizer:
             self._by_tenant[snapshot.tenant_id].add(key)
         for role_id in snapshot.footprint:
             self._by_role[role_id].add(key)
+
+    def _evict(self) -> None:
+        """Forget one snapshot not read for longest, approximately: the CLOCK algorithm.
+
+        An exact LRU (an OrderedDict, or cachetools' LRUCache) must move an entry on every
+        hit, under a lock: several times the cost of the lock-free lookup (docs/benchmarks.md,
+        *Snapshot cache*); CLOCK only needs the hit to set a flag. The sweep passes over keys in the order they were cached:
+        a snapshot read since the last pass gets a second chance (flag cleared, key sent to
+        the back), the first one not read is evicted. After one full turn every flag is clear,
+        so a sweep ends within one turn and costs O(1) per eviction on average.
+        """
+        ring, entries = self._ring, self._entries
+        while ring:
+            key = ring.popleft()
+            snapshot = entries.get(key)
+            if snapshot is None:
+                continue  # forgotten since (an invalidation)
+            if snapshot.recency.used:
+                snapshot.recency.used = False
+                ring.append(key)
+            else:
+                self._forget(key)
+                return
+        # Unreachable while every cached key is on the clock; never loop on an empty ring.
+        self._forget(next(iter(entries)))
 
     def _forget(self, key: Key) -> None:
         snapshot = self._entries.pop(key, None)

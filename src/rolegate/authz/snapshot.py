@@ -3,7 +3,8 @@
 A tenant's roles compile once into a :class:`TenantPolicy` whose :class:`Grants` are shared by
 every holder; a (user, tenant) compiles into a small :class:`Snapshot` pointing at them. None
 of these objects refer back to their owners, so they form no reference cycles and the cyclic
-garbage collector never has to untangle them.
+garbage collector never has to untangle them. The one mutable part is a snapshot's
+:class:`Recency` mark, which the cache's eviction reads.
 """
 
 from __future__ import annotations
@@ -147,6 +148,16 @@ class AssignmentNode:
         return now < self.expires_at
 
 
+class Recency:
+    """Whether a snapshot was read since the cache's eviction sweep last passed it: set by every
+    check that reads the snapshot (one attribute store), cleared by the sweep (CLOCK)."""
+
+    __slots__ = ("used",)
+
+    def __init__(self) -> None:
+        self.used = False
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Snapshot:
     """One (user, tenant), compiled: the hot path reads ``grants`` and ``valid_until`` only.
@@ -170,6 +181,8 @@ class Snapshot:
     has_patterns: bool = False
     expiring: bool = False
     audited: frozenset[str] = frozenset()  # the policy's, read by the hot path after an allow
+    # Shared with the snapshots :meth:`at` derives, which take this one's place in the cache.
+    recency: Recency = field(default_factory=Recency, repr=False)
 
     @classmethod
     def denied(
