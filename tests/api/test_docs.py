@@ -1,8 +1,11 @@
-"""The API docs pages are served whole by the app: no asset comes from another host."""
+"""The API docs pages are served whole by the app: no asset comes from another host, and
+the descriptions they show are Markdown (what Swagger UI and ReDoc render), not RST."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +16,8 @@ from rolegate.api.routers.docs import ASSETS
 #: Every URL an HTML page loads or links to: ``src``, ``href``, and ReDoc's ``spec-url``.
 LOADED = re.compile(r"""\b(?:src|href|spec-url)=["']([^"']+)["']""")
 PAGES = {"/docs": 4, "/redoc": 3}  # the page, and how many URLs it loads
+#: RST inline markup, which Markdown renderers show as typed: ``x``, :class:`X`, ``::``.
+RST = re.compile(r"``|:[a-z]+:`|::$", re.MULTILINE)
 
 pytestmark = pytest.mark.anyio
 
@@ -66,3 +71,24 @@ async def test_the_oauth2_redirect_page_is_served(client: httpx.AsyncClient) -> 
     response = await client.get("/docs/oauth2-redirect")
     assert response.status_code == 200
     assert "swaggerUIRedirectOauth2" in response.text
+
+
+def descriptions(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """Every ``description`` and ``summary`` in an OpenAPI document, with where it is."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("description", "summary") and isinstance(value, str):
+                yield f"{where}/{key}", value
+            else:
+                yield from descriptions(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from descriptions(value, f"{where}/{index}")
+
+
+async def test_no_openapi_description_is_rst(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    found = list(descriptions(spec))
+    assert len(found) > 100
+    rst = [f"{where}: {text!r}" for where, text in found if RST.search(text)]
+    assert rst == [], "descriptions in RST, which the docs show literally:\n" + "\n".join(rst)
