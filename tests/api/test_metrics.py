@@ -82,8 +82,10 @@ async def test_requests_are_counted_by_route_template_and_status(
     assert count == 1
 
 
-#: The routes FastAPI itself adds, served by this app (ReDoc is not: ``redoc_url=None``).
-DOCS_ROUTES = ("/docs", "/openapi.json", "/docs/oauth2-redirect")
+#: The schema FastAPI adds, and the docs pages rolegate serves with their assets.
+DOCS_ROUTES = ("/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc")
+ASSET = "/docs/assets/swagger-ui.css"
+ASSET_ROUTE = "/docs/assets/{name}"
 
 
 async def test_the_docs_routes_are_counted_by_their_path(
@@ -93,6 +95,8 @@ async def test_the_docs_routes_are_counted_by_their_path(
     assert served >= set(DOCS_ROUTES)
     for path in DOCS_ROUTES:
         assert (await client.get(path)).status_code == 200
+    assert (await client.get(ASSET)).status_code == 200
+    assert (await client.get("/docs/assets/nothing.js")).status_code == 404
     await client.post("/docs")
 
     found = await scrape(client, scraper)
@@ -105,6 +109,8 @@ async def test_the_docs_routes_are_counted_by_their_path(
         DOCS_ROUTES, 1.0
     )
     assert requests("POST", "/docs", "405") == 1
+    assert requests("GET", ASSET_ROUTE, "200") == 1
+    assert requests("GET", ASSET_ROUTE, "404") == 1
     assert requests("GET", "unmatched", "200") == 0
 
 

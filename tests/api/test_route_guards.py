@@ -11,8 +11,9 @@ from fastapi.routing import RouteContext, iter_route_contexts
 from rolegate.api.deps import AUTHENTICATED, GUARD, PUBLIC
 from rolegate.services.builtins import PLATFORM_PERMISSIONS, TENANT_PERMISSIONS
 
-#: Routes FastAPI itself adds (the schema and its viewer): public by nature, and serve no data.
-FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect"}
+#: The route FastAPI itself adds (the schema): public by nature, and serves no data. The docs
+#: pages and their assets are rolegate's own routes, declared public like any other.
+FRAMEWORK_ROUTES = {"/openapi.json"}
 KNOWN = {PUBLIC, AUTHENTICATED, *TENANT_PERMISSIONS, *PLATFORM_PERMISSIONS}
 
 

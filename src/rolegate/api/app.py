@@ -35,6 +35,7 @@ from rolegate.api.routers import (
     audit,
     auth,
     check,
+    docs,
     health,
     metrics,
     permissions,
@@ -194,7 +195,7 @@ def _build(
         title="rolegate",
         version=__version__,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by the docs router, from the package: no CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -208,6 +209,7 @@ def _build(
         app.include_router(module.router, responses=ERROR_RESPONSES)
     if serve_metrics:
         app.include_router(metrics.router, responses=ERROR_RESPONSES)
+    app.include_router(docs.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestMetrics, metrics=instruments)  # counts the 413s too
     # Outermost: every answer, a 413 or a 500 too, carries the request id.

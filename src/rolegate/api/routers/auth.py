@@ -76,7 +76,7 @@ def refresh(
     ip: ClientIp,
     user_agent: UserAgent = None,
 ) -> TokenResponse:
-    """Rotate the refresh token; a token used twice ends its session (``refresh_token_reused``)."""
+    """Rotate the refresh token; a token used twice ends its session (`refresh_token_reused`)."""
     pair = rolegate.auth.refresh(body.refresh_token, ip=ip, user_agent=user_agent)
     _no_store(response)
     return TokenResponse.of(pair)
@@ -103,7 +103,7 @@ def me(principal: CurrentPrincipal, rolegate: RolegateDep) -> MeRead:
 
 @router.get("/sessions")
 def sessions(principal: CurrentPrincipal, rolegate: RolegateDep) -> list[SessionRead]:
-    """The caller's live sessions in every tenant, newest first; ``current`` marks this one."""
+    """The caller's live sessions in every tenant, newest first; `current` marks this one."""
     return [
         SessionRead.of(session, current_id=principal.session_id)
         for session in rolegate.auth.sessions(principal.user_id)
@@ -148,7 +148,7 @@ def invitations(principal: CurrentPrincipal, rolegate: RolegateDep) -> list[Invi
 def accept_invitation(
     invitation: UUID, principal: CurrentPrincipal, rolegate: RolegateDep
 ) -> MembershipRead:
-    """Join the inviting tenant (log in there to act in it); 409 ``invitation_expired`` once
+    """Join the inviting tenant (log in there to act in it); 409 `invitation_expired` once
     its time is up. Someone else's invitation is the same 404 as a missing one."""
     joined = rolegate.invitations.accept(invitation, user=principal.user_id)
     return MembershipRead.of(joined)

@@ -67,8 +67,8 @@ def _decide(
 def check(
     body: CheckRequest, caller: Checker, rolegate: RolegateDep, metrics: MetricsDep
 ) -> CheckResult:
-    """Whether ``user`` may do ``permission`` here. Anyone who is not an active member of the
-    tenant (an unknown user included) may do nothing: ``allowed`` is false, not an error."""
+    """Whether `user` may do `permission` here. Anyone who is not an active member of the
+    tenant (an unknown user included) may do nothing: `allowed` is false, not an error."""
     [allowed] = _decide(rolegate, metrics, [(body.user, body.permission)], caller.tenant_id)
     return _ALLOWED if allowed else _DENIED
 
@@ -98,8 +98,8 @@ router.add_api_route(
 @router.post("/explain")
 def explain(body: CheckRequest, caller: Checker, rolegate: RolegateDep) -> ExplanationRead:
     """The decision with its reason code and, when allowed, every chain of roles that allows it
-    (reason ``error``: deciding failed, and the answer is a denial). A policy that may be
-    stale is the 503 ``policy_stale`` problem, as for ``check``."""
+    (reason `error`: deciding failed, and the answer is a denial). A policy that may be
+    stale is the 503 `policy_stale` problem, as for `check`."""
     decision = rolegate.explain(body.user, body.permission, tenant=caller.tenant_id)
     if decision.reason is Reason.STALE:
         freshness = rolegate.freshness
@@ -116,7 +116,7 @@ def holders(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_HOLDERS,
 ) -> HolderPageRead:
     """Every active member who holds the permission now, by username, and through which
-    assigned roles; complete when ``next_cursor`` is followed until it is null."""
+    assigned roles; complete when `next_cursor` is followed until it is null."""
     page = rolegate.who_can(name, tenant=caller.tenant_id, cursor=cursor, limit=limit)
     return HolderPageRead.of(page)
 

@@ -24,7 +24,7 @@ JWKS_CACHE_CONTROL: Final = "public, max-age=300"
 
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
-    """The process is alive (the database is not asked: see ``/readyz``)."""
+    """The process is alive (the database is not asked: see `/readyz`)."""
     return {"status": "ok"}
 
 

@@ -136,7 +136,7 @@ def create_permission(
 
 @router.get("/permissions/{name}")
 def get_permission(name: Name, caller: Reader, rolegate: RolegateDep) -> PermissionRead:
-    """One permission, by name (``documents:read``) or id."""
+    """One permission, by name (`documents:read`) or id."""
     return PermissionRead.of(rolegate.permissions.get(caller.tenant_id, name))
 
 

@@ -107,7 +107,7 @@ def create_role(
 
 @router.get("/roles/{role}")
 def get_role(role: RolePath, caller: Reader, rolegate: RolegateDep, response: Response) -> RoleRead:
-    """One role, by name or id, with its ``ETag``."""
+    """One role, by name or id, with its `ETag`."""
     return _read(rolegate.roles.get(caller.tenant_id, role), response)
 
 
@@ -184,7 +184,7 @@ def revoke_permission(
 def inherit_role(
     role: RolePath, parent: ParentPath, caller: Writer, rolegate: RolegateDep, response: Response
 ) -> RoleRead:
-    """Make the role inherit ``parent``."""
+    """Make the role inherit `parent`."""
     inheriting = rolegate.roles.inherit(
         caller.tenant_id, role, parent, actor=caller.actor, caller=caller.principal
     )
@@ -195,7 +195,7 @@ def inherit_role(
 def uninherit_role(
     role: RolePath, parent: ParentPath, caller: Writer, rolegate: RolegateDep, response: Response
 ) -> RoleRead:
-    """Stop the role inheriting ``parent``; the role as it is now."""
+    """Stop the role inheriting `parent`; the role as it is now."""
     return _read(
         rolegate.roles.uninherit(caller.tenant_id, role, parent, actor=caller.actor), response
     )

@@ -33,7 +33,7 @@ def list_tenants(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> PageOfTenants:
-    """One page of tenants whose slug starts with ``slug_prefix``; follow ``next_cursor``."""
+    """One page of tenants whose slug starts with `slug_prefix`; follow `next_cursor`."""
     page = rolegate.tenants.page(
         slug_prefix=slug_prefix,
         sort=sort,
@@ -48,8 +48,8 @@ def list_tenants(
 def create_tenant(
     body: TenantCreate, response: Response, caller: CanWrite, rolegate: RolegateDep
 ) -> TenantRead:
-    """Create a tenant with its built-in permissions and ``tenant-admin`` role; 409
-    ``tenant_exists`` if the slug is taken."""
+    """Create a tenant with its built-in permissions and `tenant-admin` role; 409
+    `tenant_exists` if the slug is taken."""
     tenant = rolegate.tenants.create(body.slug, name=body.name, actor=caller.actor)
     response.headers["Location"] = f"/v1/tenants/{tenant.id}"
     return TenantRead.of(tenant)

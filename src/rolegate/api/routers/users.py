@@ -75,7 +75,7 @@ def list_users(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> PageOfUsers:
-    """One page of the tenant's members, filtered; follow ``next_cursor`` for the next."""
+    """One page of the tenant's members, filtered; follow `next_cursor` for the next."""
     page = rolegate.users.page(
         caller.tenant_id,
         username_prefix=username_prefix,
@@ -93,8 +93,8 @@ def list_users(
 def create_user(
     body: UserCreate, response: Response, caller: CanWriteUsers, rolegate: RolegateDep
 ) -> UserRead:
-    """Create an account and make it a member; an existing username is 409 ``user_exists``
-    (to add an existing account, ``POST .../members``)."""
+    """Create an account and make it a member; an existing username is 409 `user_exists`
+    (to add an existing account, `POST .../members`)."""
     user = rolegate.users.create(
         body.username,
         email=body.email,
@@ -112,7 +112,7 @@ def create_user(
 def get_user(
     user: UserPath, response: Response, caller: CanReadUsers, rolegate: RolegateDep
 ) -> UserRead:
-    """A member's account, with its ``ETag``."""
+    """A member's account, with its `ETag`."""
     return _tagged(response, rolegate.users.get(user, tenant=caller.tenant_id))
 
 
@@ -128,7 +128,7 @@ def update_user(
     """Change a member's account. An account that also belongs to another tenant is changed
     only by a platform administrator (403 otherwise), so no tenant takes over another's user;
     its credentials only by a caller holding every permission it holds (403
-    ``account_change_denied``)."""
+    `account_change_denied`)."""
     changed = rolegate.users.update(
         user,
         username=body.username,
@@ -152,7 +152,7 @@ def remove_user(
     user: UserPath, caller: CanWriteUsers, rolegate: RolegateDep, if_match: IfMatch = None
 ) -> None:
     """End the user's membership: their roles and sessions here go with it; the account stays.
-    Needs every permission the member holds here (403 ``account_change_denied``)."""
+    Needs every permission the member holds here (403 `account_change_denied`)."""
     rolegate.users.remove_member(
         caller.tenant_id, user, if_match=if_match, caller=caller.principal, actor=caller.actor
     )
@@ -171,10 +171,10 @@ def remove_user(
 def add_member(
     body: MemberAdd, response: Response, caller: CanWriteUsers, rolegate: RolegateDep
 ) -> MembershipRead | InvitationRead:
-    """Make an existing account (by username or id) a member (201); 409 ``membership_exists``
+    """Make an existing account (by username or id) a member (201); 409 `membership_exists`
     if it is one already. An account that belongs to other tenants joins only by accepting
     an invitation (202 with it), unless a platform admin adds it. Remove a member with
-    ``DELETE .../users/{user}``."""
+    `DELETE .../users/{user}`."""
     added = rolegate.memberships.add(
         caller.tenant_id, body.user, actor=caller.actor, caller=caller.principal
     )
@@ -212,7 +212,7 @@ def list_sessions(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> PageOfSessions:
-    """One page of the live sessions in the tenant (of one ``user``, if given), newest first."""
+    """One page of the live sessions in the tenant (of one `user`, if given), newest first."""
     page = rolegate.auth.tenant_sessions(caller.tenant_id, user=user, cursor=cursor, limit=limit)
     return PageOfSessions.of(page)
 

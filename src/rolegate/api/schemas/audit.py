@@ -64,7 +64,7 @@ class AuditEventRead(BaseModel):
 
 
 class AuditEventPage(BaseModel):
-    """One page of audit events, newest first; ``next_cursor`` is null on the last page."""
+    """One page of audit events, newest first; `next_cursor` is null on the last page."""
 
     items: list[AuditEventRead]
     next_cursor: str | None

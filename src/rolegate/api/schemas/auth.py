@@ -26,7 +26,7 @@ class _Request(BaseModel):
 
 
 class LoginRequest(_Request):
-    """Log in to ``tenant`` by username or email; ``new_password`` when a change is required."""
+    """Log in to `tenant` by username or email; `new_password` when a change is required."""
 
     username: str = Field(max_length=254, description="username or email address")
     password: SecretStr = Field(max_length=_PASSWORD_CHARS)
@@ -88,7 +88,7 @@ class SessionFields(BaseModel):
 
 
 class SessionRead(SessionFields):
-    """One of the caller's sessions; ``current`` marks the one the request's token belongs to."""
+    """One of the caller's sessions; `current` marks the one the request's token belongs to."""
 
     tenant: str
     is_active: bool

@@ -43,7 +43,7 @@ PermissionRef = Annotated[
 
 
 class CheckRequest(BaseModel):
-    """May ``user`` do ``permission`` in the tenant of the path?"""
+    """May `user` do `permission` in the tenant of the path?"""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -52,14 +52,14 @@ class CheckRequest(BaseModel):
 
 
 class CheckResult(BaseModel):
-    """The answer: ``allowed`` is false for a user who is not an active member."""
+    """The answer: `allowed` is false for a user who is not an active member."""
 
     allowed: bool
 
 
 @with_config(ConfigDict(extra="forbid"))
 class CheckItem(TypedDict):
-    """One check of a batch: :class:`CheckRequest`'s fields and rules, as a plain dict (a
+    """One check of a batch: `CheckRequest`'s fields and rules, as a plain dict (a
     thousand of them validate in about two thirds of the time models take)."""
 
     user: UserRef
@@ -67,7 +67,7 @@ class CheckItem(TypedDict):
 
 
 class BatchCheckRequest(BaseModel):
-    """Up to :data:`MAX_BATCH` checks of any members and permissions of one tenant."""
+    """Up to 1000 checks of any members and permissions of one tenant."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -82,7 +82,7 @@ class BatchCheckResult(BaseModel):
 
 class ChainRead(BaseModel):
     """One way the permission is held: the assigned role first, then the roles inherited on the
-    way, and the grant that matched (a pattern such as ``documents:*`` when a wildcard did)."""
+    way, and the grant that matched (a pattern such as `documents:*` when a wildcard did)."""
 
     roles: list[str]
     grant: str
@@ -116,7 +116,7 @@ class HolderRead(BaseModel):
 
 
 class HolderPageRead(BaseModel):
-    """One page of holders, by username; pass ``next_cursor`` back for the next (null: last)."""
+    """One page of holders, by username; pass `next_cursor` back for the next (null: last)."""
 
     items: list[HolderRead]
     next_cursor: str | None
@@ -134,7 +134,7 @@ class HolderPageRead(BaseModel):
 
 
 class HeldRoleRead(BaseModel):
-    """A role held now: assigned (``via`` empty) or inherited through ``via``."""
+    """A role held now: assigned (`via` empty) or inherited through `via`."""
 
     name: str
     via: list[str]

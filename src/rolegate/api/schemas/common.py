@@ -25,8 +25,8 @@ class RequestModel(BaseModel):
 
 
 class PatchModel(RequestModel):
-    """A partial update: a field left out stays as it is. ``null`` is accepted only for the
-    fields named in ``nullable`` (where it means "remove"); elsewhere it is a 422, not a
+    """A partial update: a field left out stays as it is. `null` is accepted only for the
+    fields named in `nullable` (where it means "remove"); elsewhere it is a 422, not a
     silent no-op."""
 
     nullable: ClassVar[frozenset[str]] = frozenset()

@@ -21,14 +21,14 @@ from rolegate.services.resources import MAX_DESCRIPTION
 
 
 class ResourceCreate(RequestModel):
-    """A new resource, such as ``documents`` or ``billing:invoices``."""
+    """A new resource, such as `documents` or `billing:invoices`."""
 
     name: str = Field(max_length=MAX_PERMISSION_LENGTH)
     description: str = Field("", max_length=MAX_DESCRIPTION)
 
 
 class PermissionCreate(RequestModel):
-    """A new permission (``documents:read``, ``VIEW_DASHBOARD``) or pattern (``reports:*``);
+    """A new permission (`documents:read`, `VIEW_DASHBOARD`) or pattern (`reports:*`);
     its resource is created with it when missing."""
 
     name: str = Field(max_length=MAX_PERMISSION_LENGTH)
@@ -99,7 +99,7 @@ class PermissionRead(BaseModel):
 
 
 class ResourcePage(BaseModel):
-    """One page of resources; ``next_cursor`` is null on the last page."""
+    """One page of resources; `next_cursor` is null on the last page."""
 
     items: list[ResourceRead]
     next_cursor: str | None
@@ -111,7 +111,7 @@ class ResourcePage(BaseModel):
 
 
 class PermissionPage(BaseModel):
-    """One page of permissions and patterns; ``next_cursor`` is null on the last page."""
+    """One page of permissions and patterns; `next_cursor` is null on the last page."""
 
     items: list[PermissionRead]
     next_cursor: str | None

@@ -54,8 +54,8 @@ class RoleCreate(RequestModel):
 
 
 class RoleUpdate(PatchModel):
-    """Changes to a role; a field left out stays as it is. ``permissions`` and
-    ``inherits`` replace the whole set: what is missing is revoked, what is new is added."""
+    """Changes to a role; a field left out stays as it is. `permissions` and
+    `inherits` replace the whole set: what is missing is revoked, what is new is added."""
 
     name: str | None = Field(None, max_length=_ROLE_NAME)
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)
@@ -95,7 +95,7 @@ class RoleRead(BaseModel):
 
 
 class RolePage(BaseModel):
-    """One page of roles; ``next_cursor`` is null on the last page."""
+    """One page of roles; `next_cursor` is null on the last page."""
 
     items: list[RoleRead]
     next_cursor: str | None
@@ -107,7 +107,7 @@ class RolePage(BaseModel):
 
 
 class AssignmentPut(RequestModel):
-    """The assignment to hold: until ``expires_at`` (with a time zone), or without end."""
+    """The assignment to hold: until `expires_at` (with a time zone), or without end."""
 
     expires_at: datetime | None = None
 
@@ -136,7 +136,7 @@ class AssignmentRead(BaseModel):
 
 
 class AssignmentPage(BaseModel):
-    """One page of assignments; ``next_cursor`` is null on the last page."""
+    """One page of assignments; `next_cursor` is null on the last page."""
 
     items: list[AssignmentRead]
     next_cursor: str | None

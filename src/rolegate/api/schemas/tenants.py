@@ -16,7 +16,7 @@ _SLUG_RULE = "1-63 lowercase letters, digits or '-', starting and ending with a 
 
 
 class TenantCreate(RequestModel):
-    """A new tenant; ``name`` (for display) defaults to the slug."""
+    """A new tenant; `name` (for display) defaults to the slug."""
 
     slug: str = Field(max_length=63, description=_SLUG_RULE)
     name: str | None = Field(None, max_length=MAX_TENANT_NAME)
@@ -51,7 +51,7 @@ class TenantRead(BaseModel):
 
 
 class PageOfTenants(BaseModel):
-    """One page of tenants; ``next_cursor`` is null on the last page."""
+    """One page of tenants; `next_cursor` is null on the last page."""
 
     items: list[TenantRead]
     next_cursor: str | None

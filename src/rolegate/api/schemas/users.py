@@ -30,8 +30,8 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 class UserCreate(RequestModel):
-    """A new account, made a member of the tenant. Without ``password`` it cannot log in with
-    one; with ``must_change_password`` the first login must choose a new one."""
+    """A new account, made a member of the tenant. Without `password` it cannot log in with
+    one; with `must_change_password` the first login must choose a new one."""
 
     username: str = Field(max_length=MAX_USERNAME_LENGTH)
     email: str | None = Field(None, max_length=MAX_EMAIL_LENGTH)
@@ -46,10 +46,10 @@ class UserCreate(RequestModel):
 
 
 class UserUpdate(PatchModel):
-    """Changes to an account; ``"email": null`` removes the address and ``"password": null``
-    the password. A new ``password`` ends every session of the user; ``is_active: false`` too.
+    """Changes to an account; `"email": null` removes the address and `"password": null`
+    the password. A new `password` ends every session of the user; `is_active: false` too.
     Changing the username, email, password or activation needs every permission the account
-    holds, in every tenant it belongs to (403 ``account_change_denied`` otherwise)."""
+    holds, in every tenant it belongs to (403 `account_change_denied` otherwise)."""
 
     nullable: ClassVar[frozenset[str]] = frozenset({"email", "password"})
 
@@ -117,7 +117,7 @@ class UserRead(BaseModel):
 
 
 class PageOfUsers(BaseModel):
-    """One page of members; ``next_cursor`` is null on the last page."""
+    """One page of members; `next_cursor` is null on the last page."""
 
     items: list[UserRead]
     next_cursor: str | None
@@ -181,7 +181,7 @@ class MemberSessionRead(SessionFields):
 
 
 class PageOfSessions(BaseModel):
-    """One page of sessions, newest first; ``next_cursor`` is null on the last page."""
+    """One page of sessions, newest first; `next_cursor` is null on the last page."""
 
     items: list[MemberSessionRead]
     next_cursor: str | None
@@ -194,7 +194,7 @@ class PageOfSessions(BaseModel):
 
 
 class LoginAttemptRead(BaseModel):
-    """One login attempt in the tenant; never the password. ``username`` is as typed."""
+    """One login attempt in the tenant; never the password. `username` is as typed."""
 
     id: int
     occurred_at: datetime
@@ -221,7 +221,7 @@ class LoginAttemptRead(BaseModel):
 
 
 class PageOfLoginAttempts(BaseModel):
-    """One page of login attempts, newest first; ``next_cursor`` is null on the last page."""
+    """One page of login attempts, newest first; `next_cursor` is null on the last page."""
 
     items: list[LoginAttemptRead]
     next_cursor: str | None
