@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
+
 from rolegate.errors import InvalidName
 
 WILDCARD: Final = "*"
@@ -23,7 +25,6 @@ _SEGMENT = re.compile(r"[a-z0-9_.-]+")
 _UPPER_SNAKE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
 # Django's username alphabet: word characters plus . @ + - _ (any script, no spaces).
 _USERNAME = re.compile(r"[\w.@+-]+")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 MAX_PERMISSION_LENGTH: Final = 255
 MAX_USERNAME_LENGTH: Final = 150
@@ -61,17 +62,52 @@ def username_key(value: str) -> str:
 
 
 def parse_email(value: str) -> str:
-    """Return a trimmed email address if it has the ``local@domain.tld`` shape."""
+    """Return the normalised form of a trimmed email address (RFC 5321/6531, internationalised
+    domains included): the domain lowercased and in Unicode, the address NFC. The reason of a
+    refusal is email-validator's, which names what is wrong."""
     email = value.strip()
-    too_long = max(len(email), len(email_key(email))) > MAX_EMAIL_LENGTH  # as for usernames
-    if too_long or not _EMAIL.fullmatch(email):
-        raise InvalidName("email", value, "expected an address such as name@example.com")
-    return email
+    try:
+        normal = _validated(email).normalized
+    except EmailNotValidError as exc:
+        raise InvalidName("email", value, str(exc)) from None
+    if len(email_key(normal)) > MAX_EMAIL_LENGTH:  # the key must fit its column too ("ß" -> "ss")
+        raise InvalidName(
+            "email", value, f"the address is longer than {MAX_EMAIL_LENGTH} characters"
+        )
+    return normal
 
 
 def email_key(value: str) -> str:
-    """Return the case-insensitive lookup key of an email address."""
-    return unicodedata.normalize("NFKC", value.strip()).casefold()
+    """Return the case-insensitive lookup key of an email address: its normalised form, NFKC,
+    Unicode case-folded. A value that is not a valid address (a login name being tried, a row
+    stored before addresses were normalised) is keyed as written."""
+    email = value.strip()
+    try:
+        email = _validated(email).normalized
+    except EmailNotValidError:
+        pass
+    return unicodedata.normalize("NFKC", email).casefold()
+
+
+def email_keys(value: str) -> frozenset[str]:
+    """Every key a row holding the address ``value`` may have been stored under: the current
+    :func:`email_key`, and the key of the address as written and in its ASCII (IDNA) form,
+    which rows written before addresses were normalised have (``xn--`` domains)."""
+    email = value.strip()
+    written = {email}
+    try:
+        ascii_email = _validated(email).ascii_email
+    except EmailNotValidError:
+        ascii_email = None
+    if ascii_email:
+        written.add(ascii_email)
+    legacy = {unicodedata.normalize("NFKC", form).casefold() for form in written}
+    return frozenset({email_key(email), *legacy})
+
+
+def _validated(email: str) -> ValidatedEmail:
+    # No deliverability check: it would make a DNS query on every user created or updated.
+    return validate_email(email, check_deliverability=False)
 
 
 def parse_role_name(value: str) -> str:

@@ -185,6 +185,53 @@ async def test_a_bad_create_is_refused_and_nothing_is_made(
     assert "bob" not in [u.username for u in rg.users.list()]
 
 
+async def test_an_email_address_is_stored_normalised_and_logs_in_as_written(
+    rg: Rolegate, client: httpx.AsyncClient, admin: Headers, auth: AuthActions
+) -> None:
+    body = {"username": "dora", "email": "Dora@BÜCHER.Example", "password": PASSWORD}
+    created = await client.post("/v1/tenants/acme/users", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.json()["email"] == "Dora@bücher.example"  # the domain lowercased, in Unicode
+    assert rg.users.get("dora").email == "Dora@bücher.example"
+    for name in ("dora@bücher.example", "DORA@xn--bcher-kva.example"):
+        await auth.login(name)
+    changed = await client.patch(
+        "/v1/tenants/acme/users/dora", json={"email": "dora@Example.COM"}, headers=admin
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["email"] == "dora@example.com"
+
+
+@pytest.mark.parametrize(
+    ("email", "says"),
+    [
+        ("a@b", "It should have a period"),
+        ("a@@b.com", "invalid characters: '@'"),
+        ("a@-b.com", "hyphen immediately after the @-sign"),
+        ("Alice <a@b.com>", "A display name and angle brackets"),
+    ],
+)
+async def test_a_bad_email_address_is_refused_saying_what_is_wrong(
+    rg: Rolegate, client: httpx.AsyncClient, admin: Headers, email: str, says: str
+) -> None:
+    body = {"username": "dora", "email": email}
+    created = await client.post("/v1/tenants/acme/users", json=body, headers=admin)
+    assert says in assert_problem(created, 422, "invalid_name")["detail"]
+    changed = await client.patch(
+        "/v1/tenants/acme/users/alice", json={"email": email}, headers=admin
+    )
+    assert says in assert_problem(changed, 422, "invalid_name")["detail"]
+    assert "dora" not in [u.username for u in rg.users.list()]
+    assert rg.users.get("alice").email == "alice@example.com"  # unchanged
+
+
+async def test_the_openapi_declares_email_addresses_as_idn_email(client: httpx.AsyncClient) -> None:
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    for model in ("UserCreate", "UserUpdate"):
+        [string] = [s for s in schemas[model]["properties"]["email"]["anyOf"] if "format" in s]
+        assert string["format"] == "idn-email"
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [

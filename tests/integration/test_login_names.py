@@ -9,7 +9,7 @@ import logging
 import pytest
 from sqlalchemy import update
 
-from rolegate import InvalidCredentials, LoginNameTaken, Rolegate
+from rolegate import InvalidCredentials, LoginNameTaken, Rolegate, UserExists
 from rolegate.db.models import UserRecord
 from rolegate.names import username_key
 from tests.factories import PASSWORD, member_with_password
@@ -46,7 +46,7 @@ def test_renaming_into_another_accounts_email_is_refused(victim: Rolegate) -> No
     with pytest.raises(LoginNameTaken):
         victim.users.update("victim", email="MALLORY@a.example")
     assert victim.users.get("mallory@a.example").username == "mallory@a.example"
-    assert victim.users.get("victim").email == VICTIM_EMAIL
+    assert victim.users.get("victim").email == "Victim@b.example"  # as stored: normalised
 
 
 def test_ones_own_email_may_be_ones_username(rg: Rolegate) -> None:
@@ -78,3 +78,34 @@ def test_a_login_name_of_two_legacy_accounts_logs_in_neither(
             assert failure.value.reason == "unknown_user"
     assert "login name fits two accounts" in caplog.text
     assert victim.auth.login("victim", PASSWORD, tenant="b").session.is_active  # by username
+
+
+LEGACY_EMAIL = "Legacy@XN--BCHER-KVA.example"  # accepted by the old rule and stored as written
+LEGACY_KEY = "legacy@xn--bcher-kva.example"  # the old key: the address as written, case-folded
+
+
+@pytest.fixture
+def legacy(rg: Rolegate) -> Rolegate:
+    """``legacy`` in tenant b, whose address was stored before addresses were normalised."""
+    member_with_password(rg, "legacy", tenant="b")
+    with rg.db.transaction() as session:  # a row as the old code wrote it: past the service
+        session.execute(
+            update(UserRecord)
+            .where(UserRecord.username == "legacy")
+            .values(email=LEGACY_EMAIL, email_key=LEGACY_KEY)
+        )
+    return rg
+
+
+@pytest.mark.parametrize(
+    "name", [LEGACY_EMAIL, "legacy@xn--bcher-kva.example", "legacy@bücher.example"]
+)
+def test_an_address_stored_before_normalisation_still_logs_in(legacy: Rolegate, name: str) -> None:
+    assert legacy.auth.login(name, PASSWORD, tenant="b").access_token
+
+
+def test_an_address_stored_before_normalisation_is_still_taken(legacy: Rolegate) -> None:
+    with pytest.raises(UserExists):
+        legacy.users.create("other", email="legacy@bücher.example")
+    with pytest.raises(LoginNameTaken):
+        legacy.users.create("LEGACY@bücher.example")

@@ -39,7 +39,7 @@ def test_create_stores_the_profile_and_audits_it(rg: Rolegate, clock: FakeClock)
     )
     assert (user.username, user.email, user.full_name) == (
         "alice",
-        "Alice@Example.com",
+        "Alice@example.com",  # trimmed, its domain lowercased (email-validator's normal form)
         "Alice Liddell",
     )
     assert user.is_active and not user.has_password and user.last_login_at is None
@@ -57,7 +57,7 @@ def test_create_stores_the_profile_and_audits_it(rg: Rolegate, clock: FakeClock)
     assert event.details == {
         "after": {
             "username": "alice",
-            "email": "Alice@Example.com",
+            "email": "Alice@example.com",
             "full_name": "Alice Liddell",
             "is_active": True,
             "preferences": {"theme": "dark"},

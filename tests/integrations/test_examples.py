@@ -14,7 +14,7 @@ import pytest
 
 from rolegate import Rolegate
 from tests.api.test_serve import free_port
-from tests.factories import FAST_HASHER, PASSWORD, member_with_password
+from tests.factories import FAST_HASHER, PASSWORD, assert_problem, member_with_password
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = {
@@ -98,3 +98,14 @@ def test_the_right_user_gets_in_and_the_wrong_one_is_kept_out(
         anonymous = client.get("/documents")
         assert anonymous.status_code == 401
         assert anonymous.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_the_examples_errors_are_problems(example: str, tokens: tuple[str, dict[str, str]]) -> None:
+    alice = {"Authorization": f"Bearer {tokens[1]['alice']}"}
+    with httpx.Client(base_url=example, timeout=10) as client:
+        invalid = client.post("/documents", json={"title": 7}, headers=alice)
+        assert_problem(invalid, 422, "invalid_request")
+        assert_problem(client.get("/nowhere"), 404, "not_found")
+        wrong_method = client.delete("/documents", headers=alice)
+        assert_problem(wrong_method, 405, "method_not_allowed")
+        assert "GET" in wrong_method.headers["Allow"]

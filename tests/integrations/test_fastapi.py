@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, HTTPException
+from pydantic import BaseModel
 
 from rolegate import InvalidName, Principal, Rolegate
 from rolegate.integrations import LocalDecider, LocalVerifier
@@ -186,3 +188,92 @@ async def test_a_refusal_is_in_the_audit_trail_with_the_requests_origin(
         "req-42",
         "127.0.0.1",
     )
+
+
+class DocumentCreate(BaseModel):
+    title: str
+    pages: int
+
+
+def failing_app(rg: Rolegate, *, problem_details: bool = True) -> FastAPI:
+    """An app protected by rolegate whose endpoints validate a body, raise, and refuse."""
+    app = FastAPI()
+    install(
+        app, verifier=LocalVerifier(rg), decider=LocalDecider(rg), problem_details=problem_details
+    )
+
+    @app.post("/documents")
+    def create_document(body: DocumentCreate) -> dict[str, str]:
+        return {"title": body.title}
+
+    @app.get("/documents/{number}")
+    def read_document(number: int) -> dict[str, int]:
+        raise HTTPException(410, f"document {number} was shredded")
+
+    @app.get("/broken")
+    def broken() -> str:
+        raise ValueError("secret row 42 in /srv/app/db.py")
+
+    @app.get("/secured", dependencies=[Depends(require_permission("documents:read"))])
+    def secured() -> str:
+        return "in"
+
+    return app
+
+
+@pytest.fixture
+async def failing(rg: Rolegate) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of :func:`failing_app`, problem details on; app exceptions answer, not raise."""
+    async with client_of(failing_app(rg), raise_app_exceptions=False) as client:
+        yield client
+
+
+async def test_a_validation_error_is_a_422_problem_listing_every_error(
+    failing: httpx.AsyncClient,
+) -> None:
+    response = await failing.post("/documents", json={"pages": "many"})
+    body = assert_problem(response, 422, "invalid_request")
+    assert body["type"] == "https://rolegate.dev/problems/invalid_request"
+    assert body["detail"] == "the request is not valid (2 errors)"
+    assert {(e["field"], e["type"]) for e in body["errors"]} == {
+        ("body.title", "missing"),
+        ("body.pages", "int_parsing"),
+    }
+
+
+async def test_an_apps_http_exception_is_a_problem_with_its_detail(
+    failing: httpx.AsyncClient,
+) -> None:
+    body = assert_problem(await failing.get("/documents/7"), 410, "http_410")
+    assert body["detail"] == "document 7 was shredded"
+
+
+async def test_an_unknown_route_is_a_404_problem(failing: httpx.AsyncClient) -> None:
+    body = assert_problem(await failing.get("/nowhere"), 404, "not_found")
+    assert body["type"] == "https://rolegate.dev/problems/not_found"
+
+
+async def test_a_wrong_method_is_a_405_problem_with_allow(failing: httpx.AsyncClient) -> None:
+    response = await failing.delete("/documents")
+    assert_problem(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "POST"
+
+
+async def test_a_raising_endpoint_is_a_500_problem_that_says_nothing_of_the_cause(
+    failing: httpx.AsyncClient,
+) -> None:
+    body = assert_problem(await failing.get("/broken"), 500, "internal_error")
+    assert body["detail"] == "an unexpected error occurred"
+    assert "secret row 42" not in json.dumps(body)
+
+
+async def test_problem_details_off_keeps_fastapis_own_errors(rg: Rolegate) -> None:
+    app = failing_app(rg, problem_details=False)
+    async with client_of(app, raise_app_exceptions=False) as client:
+        invalid = await client.post("/documents", json={})
+        assert (invalid.status_code, invalid.headers["content-type"]) == (422, "application/json")
+        assert invalid.json()["detail"][0]["type"] == "missing"
+        assert (await client.get("/nowhere")).json() == {"detail": "Not Found"}
+        broken = await client.get("/broken")
+        assert (broken.status_code, broken.text) == (500, "Internal Server Error")
+        assert_problem(await client.get("/secured"), 401, "authentication_failed")

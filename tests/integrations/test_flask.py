@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import httpx
 import pytest
-from flask import Flask
+from flask import Flask, abort, request
+from werkzeug.datastructures import WWWAuthenticate
 
 from rolegate import InvalidName, Rolegate
 from rolegate.integrations import LocalDecider, LocalVerifier
@@ -139,3 +141,100 @@ def test_a_refusal_is_in_the_audit_trail_with_the_requests_origin(
     bob = str(documents.users.get("bob").id)
     assert (event.actor, event.target_id, event.details["route"]) == (bob, bob, "GET /documents")
     assert (event.user_agent, event.request_id) == ("docs-client/2", "req-42")
+
+
+def failing_app(rg: Rolegate, *, problem_details: bool = True) -> Flask:
+    """An app protected by the extension whose views abort, raise, and take POST only."""
+    app = Flask(__name__)
+    RolegateFlask(
+        app, verifier=LocalVerifier(rg), decider=LocalDecider(rg), problem_details=problem_details
+    )
+
+    @app.post("/documents")
+    def create_document() -> dict[str, str]:
+        title = (request.get_json() or {}).get("title")  # a body that is not JSON is a 400
+        if not isinstance(title, str):
+            abort(422, "a JSON body with a string 'title' is required")
+        return {"title": title}
+
+    @app.get("/broken")
+    def broken() -> str:
+        raise ValueError("secret row 42 in /srv/app/db.py")
+
+    @app.get("/secured")
+    @require_permission("documents:read")
+    def secured() -> str:
+        return "in"
+
+    @app.get("/private")
+    def private() -> str:
+        abort(401, www_authenticate=WWWAuthenticate("Basic", {"realm": "docs"}))
+
+    return app
+
+
+@pytest.fixture
+def failing(rg: Rolegate) -> Iterator[httpx.Client]:
+    """A client of :func:`failing_app`, problem details on."""
+    with client_of(failing_app(rg)) as client:
+        yield client
+
+
+def test_abort_422_is_a_problem_with_the_views_detail(failing: httpx.Client) -> None:
+    body = assert_problem(failing.post("/documents", json={}), 422, "invalid_request")
+    assert body["detail"] == "a JSON body with a string 'title' is required"
+    assert body["type"] == "https://rolegate.dev/problems/invalid_request"
+
+
+def test_a_body_that_is_not_json_is_a_400_problem(failing: httpx.Client) -> None:
+    response = failing.post(
+        "/documents", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert assert_problem(response, 400, "bad_request")["type"].endswith("/bad_request")
+
+
+def test_an_unknown_route_is_a_404_problem(failing: httpx.Client) -> None:
+    body = assert_problem(failing.get("/nowhere"), 404, "not_found")
+    assert body["title"] == "Not found"
+
+
+def test_a_wrong_method_is_a_405_problem_with_allow(failing: httpx.Client) -> None:
+    response = failing.delete("/documents")
+    assert_problem(response, 405, "method_not_allowed")
+    assert {m.strip() for m in response.headers["Allow"].split(",")} >= {"POST", "OPTIONS"}
+
+
+def test_an_apps_own_401_keeps_its_challenge(failing: httpx.Client) -> None:
+    response = failing.get("/private")
+    assert_problem(response, 401, "unauthenticated")
+    assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
+
+
+def test_a_raising_view_is_a_500_problem_that_says_nothing_of_the_cause(
+    failing: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = assert_problem(failing.get("/broken"), 500, "internal_error")
+    assert body["detail"] == "an unexpected error occurred"
+    assert "secret row 42" not in json.dumps(body)
+    assert "secret row 42" in caplog.text  # Flask logged it, for the operator
+
+
+def test_in_testing_mode_an_unhandled_exception_still_propagates(rg: Rolegate) -> None:
+    app = failing_app(rg)
+    app.testing = True
+    with app.test_client() as client, pytest.raises(ValueError, match="secret row 42"):
+        client.get("/broken")
+
+
+def test_problem_details_off_keeps_flasks_own_error_pages(rg: Rolegate) -> None:
+    with client_of(failing_app(rg, problem_details=False)) as client:
+        for response, status in (
+            (client.post("/documents", json={}), 422),
+            (client.get("/nowhere"), 404),
+            (client.delete("/documents"), 405),
+            (client.get("/broken"), 500),
+        ):
+            assert response.status_code == status
+            assert response.headers["content-type"].startswith("text/html")
+        assert "Allow" in client.delete("/documents").headers
+        assert_problem(client.get("/secured"), 401, "authentication_failed")  # still refusals

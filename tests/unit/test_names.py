@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +14,7 @@ from rolegate.names import (
     MAX_PERMISSION_LENGTH,
     MAX_USERNAME_LENGTH,
     email_key,
+    email_keys,
     grant_covers,
     parse_email,
     parse_grant,
@@ -96,32 +99,40 @@ def test_username_key_keeps_different_names_apart() -> None:
     ("raw", "parsed"),
     [
         ("alice@example.com", "alice@example.com"),
-        ("  Alice@Example.COM  ", "Alice@Example.COM"),
+        ("  Alice@Example.COM  ", "Alice@example.com"),  # the domain lowercased, not the mailbox
         ("a.b+tag@sub.example.co.uk", "a.b+tag@sub.example.co.uk"),
+        ("alice@bücher.example", "alice@bücher.example"),
+        ("alice@BÜCHER.example", "alice@bücher.example"),
+        ("alice@xn--bcher-kva.example", "alice@bücher.example"),  # IDNA, stored in Unicode
+        ("jose\u0301@example.com", "jos\u00e9@example.com"),  # NFC
     ],
 )
-def test_email_is_trimmed_and_keeps_its_case(raw: str, parsed: str) -> None:
+def test_email_is_trimmed_and_normalised(raw: str, parsed: str) -> None:
     assert parse_email(raw) == parsed
 
 
 @pytest.mark.parametrize(
-    "email",
+    ("email", "names"),
     [
-        "alice",
-        "alice@",
-        "@example.com",
-        "alice@example",
-        "a b@example.com",
-        "a@@example.com",
-        "",
-        "a@" + "e" * (MAX_EMAIL_LENGTH - 5) + ".com",
+        ("alice", "@-sign"),
+        ("alice@", "after the @-sign"),
+        ("@example.com", "before the @-sign"),
+        ("alice@example", "period"),
+        ("a@b", "period"),
+        ("a b@example.com", "SPACE"),
+        ("a@@b.com", "'@'"),
+        ("a@-b.com", "hyphen"),
+        ("Alice <a@b.com>", "display name"),
+        ("", "@-sign"),
+        ("a" * 243 + "@example.com", "too long"),  # 255 characters
+        ("a@" + "e" * (MAX_EMAIL_LENGTH - 5) + ".com", "periods cannot be separated"),
     ],
 )
-def test_email_rejects_what_is_not_local_at_domain_dot_tld(email: str) -> None:
+def test_email_refusals_say_what_is_wrong(email: str, names: str) -> None:
     with pytest.raises(InvalidName) as caught:
         parse_email(email)
     assert (caught.value.kind, caught.value.value) == ("email", email)
-    assert "name@example.com" in caught.value.reason
+    assert names in caught.value.reason, caught.value.reason
 
 
 def test_email_whose_key_would_outgrow_the_column_is_rejected() -> None:
@@ -131,10 +142,40 @@ def test_email_whose_key_would_outgrow_the_column_is_rejected() -> None:
     assert parse_email("ß" * 100 + "@example.com") == "ß" * 100 + "@example.com"
 
 
+def test_email_is_checked_without_any_dns_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_network(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a DNS query was made")
+
+    # the outside world only: every way a resolver could reach the network
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    monkeypatch.setattr(socket, "gethostbyname", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    assert parse_email("alice@no-such-domain-anywhere.example") == (
+        "alice@no-such-domain-anywhere.example"
+    )
+
+
 def test_email_key_is_case_insensitive_trimmed_and_nfkc() -> None:
     assert email_key(" Alice@Example.COM ") == email_key("alice@example.com")
     assert email_key("ａｌｉｃｅ@example.com") == "alice@example.com"
     assert email_key("alice@example.com") != email_key("alice@example.org")
+
+
+def test_email_key_is_the_key_of_the_normalised_address() -> None:
+    assert email_key("Alice@xn--bcher-kva.EXAMPLE") == email_key(
+        parse_email("alice@bücher.example")
+    )
+    assert email_key("alice@bücher.example") == "alice@bücher.example"
+    assert email_key("not an address") == "not an address"  # a login name, keyed as written
+
+
+def test_email_keys_include_the_keys_of_rows_stored_before_normalisation() -> None:
+    # The old key was the NFKC case fold of the address as written: an xn-- domain stayed so.
+    assert email_keys("alice@bücher.example") == {
+        "alice@bücher.example",
+        "alice@xn--bcher-kva.example",
+    }
+    assert email_keys("Alice@Example.com") == {"alice@example.com"}
 
 
 # --- roles and resources -----------------------------------------------------------------------

@@ -10,8 +10,7 @@ a 503 with ``Retry-After`` wherever it happens, and says so when a change may ha
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
@@ -47,10 +46,19 @@ from rolegate.errors import (
     StorageError,
 )
 
+# The shapes every HTTP edge shares, re-exported for the API's modules.
+from rolegate.problem_types import HTTP_PROBLEMS as HTTP_PROBLEMS
+from rolegate.problem_types import (
+    INTERNAL_ERROR,
+    REQUEST_INVALID,
+    UNEXPECTED_DETAIL,
+    http_problem,
+    invalid_request,
+)
+from rolegate.problem_types import ProblemType as ProblemType
+
 log = logging.getLogger("rolegate.api")
 
-PROBLEM_BASE: Final = "https://rolegate.dev/problems/"
-_SECRET_WORDS: Final = ("password", "token", "secret")
 #: Seconds a client should wait before retrying a request the database failed (the 503's
 #: ``Retry-After``, RFC 9110 §10.2.3): about what a PostgreSQL restart after a crash takes.
 STORAGE_RETRY_AFTER: Final = 5
@@ -58,26 +66,7 @@ _OUTCOME_UNKNOWN: Final = (
     "the database connection was lost while committing: the change may or may not have been "
     "applied; read the current state before retrying"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ProblemType:
-    """How one family of errors is answered: status, type slug, title and any auth challenge."""
-
-    slug: str
-    status: int
-    title: str
-    challenge: str | None = None  # the WWW-Authenticate value of a 401 (RFC 6750 §3)
-
-    @property
-    def uri(self) -> str:
-        """The problem's ``type`` member: a stable URI naming this family."""
-        return PROBLEM_BASE + self.slug
-
-
 _BEARER = "Bearer"
-INTERNAL_ERROR: Final = ProblemType("internal_error", 500, "Internal server error")
-REQUEST_INVALID: Final = ProblemType("invalid_request", 422, "Invalid request")
 
 #: The one table from rolegate errors to problems; the nearest class in an error's MRO wins.
 PROBLEMS: Final[Mapping[type[RolegateError], ProblemType]] = {
@@ -110,21 +99,6 @@ PROBLEMS: Final[Mapping[type[RolegateError], ProblemType]] = {
     StorageError: ProblemType("storage_unavailable", 503, "Storage unavailable"),
     SchemaNotCurrent: ProblemType("schema_not_current", 503, "Database schema not current"),
     PolicyStale: ProblemType("policy_stale", 503, "Policy may be stale"),
-}
-
-#: Problems for HTTP-level refusals (no route, wrong method, body too large), by status.
-HTTP_PROBLEMS: Final[Mapping[int, ProblemType]] = {
-    problem.status: problem
-    for problem in (
-        ProblemType("bad_request", 400, "Bad request"),
-        ProblemType("unauthenticated", 401, "Not authenticated", _BEARER),
-        ProblemType("forbidden", 403, "Forbidden"),
-        ProblemType("not_found", 404, "Not found"),
-        ProblemType("method_not_allowed", 405, "Method not allowed"),
-        ProblemType("content_too_large", 413, "Content too large"),
-        ProblemType("unsupported_media_type", 415, "Unsupported media type"),
-        REQUEST_INVALID,
-    )
 }
 
 
@@ -182,14 +156,7 @@ def problem_response(
 ) -> ProblemResponse:
     """The problem document for ``problem``, with extension members; ``code`` defaults to the
     problem's slug."""
-    body = {
-        "type": problem.uri,
-        "title": problem.title,
-        "status": problem.status,
-        "detail": detail,
-        "code": code or problem.slug,
-        **(extensions or {}),
-    }
+    body = problem.document(detail, code=code, extensions=extensions)
     all_headers = dict(headers or {})
     if problem.challenge is not None:
         all_headers.setdefault("WWW-Authenticate", problem.challenge)
@@ -275,28 +242,7 @@ def unexpected_error_response(exc: Exception) -> ProblemResponse:
         return rolegate_error_response(exc, logged=True)
     if is_storage_failure(exc):
         return rolegate_error_response(StorageError("the database failed"), logged=True)
-    # Never the exception text: it may hold SQL, paths or data. The log has it all.
-    return problem_response(INTERNAL_ERROR, "an unexpected error occurred")
-
-
-def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Field paths and messages; an input is echoed only when it is a scalar of a field whose
-    name does not look secret (a "missing" error's input is the whole object, password too)."""
-    listed = []
-    for error in errors:
-        location = [str(part) for part in error.get("loc", ())]
-        entry: dict[str, Any] = {
-            "field": ".".join(location),
-            "message": error.get("msg", ""),
-            "type": error.get("type", ""),
-        }
-        value = error.get("input")
-        last = location[-1].lower() if location else ""
-        is_scalar = value is None or isinstance(value, str | int | float | bool)
-        if is_scalar and not any(word in last for word in _SECRET_WORDS):
-            entry["input"] = value
-        listed.append(entry)
-    return listed
+    return problem_response(INTERNAL_ERROR, UNEXPECTED_DETAIL)
 
 
 async def _on_rolegate_error(request: Request, exc: Exception) -> ProblemResponse:
@@ -306,16 +252,13 @@ async def _on_rolegate_error(request: Request, exc: Exception) -> ProblemRespons
 
 async def _on_validation_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = _field_errors(exc.errors())
-    detail = f"the request is not valid ({len(errors)} error{'s' * (len(errors) != 1)})"
-    return problem_response(REQUEST_INVALID, detail, extensions={"errors": errors})
+    problem = invalid_request(exc.errors())
+    return ProblemResponse(problem, status_code=REQUEST_INVALID.status)
 
 
 async def _on_http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, HTTPException)
-    problem = HTTP_PROBLEMS.get(exc.status_code) or ProblemType(
-        f"http_{exc.status_code}", exc.status_code, f"HTTP {exc.status_code}"
-    )
+    problem = http_problem(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail else problem.title
     headers = dict(exc.headers or {})
     if exc.status_code == 405:  # the path's methods on every route, not the first one's

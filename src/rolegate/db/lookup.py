@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from rolegate.db.models import PermissionRecord, RoleRecord, TenantRecord, UserRecord
-from rolegate.names import email_key, username_key
+from rolegate.names import email_keys, username_key
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,9 @@ def find_login(session: Session, name: str) -> UserRecord | None:
         return None
     matches = UserRecord.username_key == username_key(name)
     if "@" in name:  # every email has one; a name without one is a username only
-        matches = or_(matches, UserRecord.email_key == email_key(name))
+        # email_keys, not email_key: a row stored before addresses were normalised may hold
+        # the key of the address as it was written (an ``xn--`` domain).
+        matches = or_(matches, UserRecord.email_key.in_(email_keys(name)))
     found = session.scalars(select(UserRecord).where(matches).limit(2)).all()
     if len(found) > 1:
         log.warning(

@@ -31,12 +31,10 @@ from rolegate.authz.decision import Decision, Reason
 from rolegate.entities import Principal
 from rolegate.errors import AuthenticationFailed, InvalidConfiguration, InvalidToken
 from rolegate.facade import Rolegate
+from rolegate.problem_types import PROBLEM_BASE
 
 log = logging.getLogger("rolegate.integrations")
 
-#: The same problem types as the rolegate HTTP service's (``rolegate.api.problems``), which this
-#: sibling edge may not import.
-PROBLEM_BASE: Final = "https://rolegate.dev/problems/"
 #: An unknown ``kid`` refetches the JWKS at most this often (seconds): forged kids must not turn
 #: every request into a request to the rolegate server.
 REFRESH_INTERVAL: Final = 10.0

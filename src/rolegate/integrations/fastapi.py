@@ -17,16 +17,26 @@ import time, in module-level aliases, before any app or :class:`Rolegate` exists
 (each test) carries its own. Dependencies are plain ``def`` functions, which FastAPI runs in
 its threadpool: verifying and deciding may wait on a database, a JWKS fetch or a rolegate
 server.
+
+Errors answer as RFC 9457 problem documents (``application/problem+json``), with the same
+members and ``type`` URIs as the rolegate server's: refusals (401, 403, 503), every Starlette
+``HTTPException`` (an unknown route's 404, a 405 with its ``Allow``, the app's own
+``raise HTTPException(...)``), FastAPI's 422 with each validation error in an ``errors`` member,
+and an unhandled exception as a 500 that says nothing of its cause (the server logs it; with
+``FastAPI(debug=True)`` Starlette's debug page is kept). An app that renders its own errors
+passes ``install(app, ..., problem_details=False)``: only refusals are then problem documents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Final
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
 
 from rolegate.audit.origin import Origin
 from rolegate.entities import Principal
@@ -39,6 +49,12 @@ from rolegate.integrations._core import (
     request_origin,
 )
 from rolegate.names import parse_permission
+from rolegate.problem_types import (
+    INTERNAL_ERROR,
+    UNEXPECTED_DETAIL,
+    http_problem,
+    invalid_request,
+)
 
 STATE_KEY: Final = "rolegate_gatekeeper"
 
@@ -48,10 +64,19 @@ _bearer = HTTPBearer(auto_error=False, description="A rolegate access token (JWT
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def install(app: FastAPI, *, verifier: TokenVerifier, decider: Decider) -> None:
-    """Protect ``app`` with ``verifier`` and ``decider``; refusals answer as problem+json."""
+def install(
+    app: FastAPI, *, verifier: TokenVerifier, decider: Decider, problem_details: bool = True
+) -> None:
+    """Protect ``app`` with ``verifier`` and ``decider``. Refusals, and unless
+    ``problem_details`` is off every HTTP error, validation error and unhandled exception,
+    answer as problem+json."""
     setattr(app.state, STATE_KEY, Gatekeeper(verifier, decider))
     app.add_exception_handler(AccessRefused, _on_refused)
+    if problem_details:
+        app.add_exception_handler(HTTPException, _on_http_error)
+        app.add_exception_handler(RequestValidationError, _on_validation_error)
+        # Starlette answers with this handler, then re-raises for the server to log.
+        app.add_exception_handler(Exception, _on_unexpected)
 
 
 def gatekeeper_of(request: Request) -> Gatekeeper:
@@ -103,3 +128,32 @@ async def _on_refused(request: Request, exc: Exception) -> JSONResponse:
         headers=exc.headers,
         media_type="application/problem+json",
     )
+
+
+def _problem(document: dict[str, Any], headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        document,
+        status_code=document["status"],
+        headers=headers,
+        media_type="application/problem+json",
+    )
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    problem = http_problem(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail else problem.title
+    headers = dict(exc.headers or {})  # a 405's Allow, a 401's challenge
+    if problem.challenge is not None:
+        headers.setdefault("WWW-Authenticate", problem.challenge)
+    return _problem(problem.document(detail), headers)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    document = invalid_request(exc.errors())
+    return _problem(document)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return _problem(INTERNAL_ERROR.document(UNEXPECTED_DETAIL))

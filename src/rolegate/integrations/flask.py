@@ -14,6 +14,15 @@
 
 The decorator and the proxy find the extension through ``current_app.extensions``, so they work
 with app factories and blueprints declared before any app exists.
+
+Errors answer as RFC 9457 problem documents (``application/problem+json``), with the same
+members and ``type`` URIs as the rolegate server's: refusals (401, 403, 503), and every Werkzeug
+``HTTPException`` of the app — ``abort(422, "...")``, an unknown route's 404, a 405 with its
+``Allow``, a bad JSON body's 400 — keeping the exception's headers. An unhandled exception is a
+500 problem that says nothing of its cause (Flask logs it), wherever Flask would render its HTML
+500 page; with ``PROPAGATE_EXCEPTIONS`` (debug and testing) it still propagates. An app that
+renders its own error pages passes ``problem_details=False``: only refusals are then problem
+documents. Handlers the app registers for a status code (``@app.errorhandler(404)``) win.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from collections.abc import Callable
 from typing import Final, ParamSpec, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.local import LocalProxy
 
 from rolegate.audit.origin import Origin
@@ -38,6 +48,7 @@ from rolegate.integrations._core import (
     request_origin,
 )
 from rolegate.names import parse_permission
+from rolegate.problem_types import INTERNAL_ERROR, UNEXPECTED_DETAIL, http_problem
 
 EXTENSION: Final = "rolegate"
 _PRINCIPAL: Final = "rolegate_principal"  # where the request's principal is kept on ``g``
@@ -50,16 +61,27 @@ class RolegateFlask:
     """Protects a Flask app: verifies bearer tokens and checks permissions, failing closed."""
 
     def __init__(
-        self, app: Flask | None = None, *, verifier: TokenVerifier, decider: Decider
+        self,
+        app: Flask | None = None,
+        *,
+        verifier: TokenVerifier,
+        decider: Decider,
+        problem_details: bool = True,
     ) -> None:
         self.gatekeeper = Gatekeeper(verifier, decider)
+        self.problem_details = problem_details
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Register on ``app``: refusals answer as problem+json."""
+        """Register on ``app``: refusals, and unless ``problem_details`` is off every HTTP
+        error and unhandled exception, answer as problem+json."""
         app.extensions[EXTENSION] = self
         app.register_error_handler(AccessRefused, _problem_response)
+        if self.problem_details:
+            # Flask hands an unhandled exception to this handler too, as an InternalServerError,
+            # and only when it does not propagate it (debug, testing).
+            app.register_error_handler(HTTPException, _http_problem_response)
 
 
 def _gatekeeper() -> Gatekeeper:
@@ -119,4 +141,23 @@ def _problem_response(refused: AccessRefused) -> Response:
         status=refused.status,
         headers=refused.headers,
         mimetype="application/problem+json",
+    )
+
+
+def _http_problem_response(exc: HTTPException) -> Response:
+    """``exc`` as a problem with its headers (``Allow``, ``WWW-Authenticate``); a response the
+    app attached (``abort(response)``) is answered as it is."""
+    if exc.response is not None:
+        return exc.response  # type: ignore[return-value]  # a Werkzeug response, which Flask takes
+    status = exc.code or 500
+    problem = http_problem(status, exc.name)
+    if getattr(exc, "original_exception", None) is not None:  # unhandled: Flask has logged it
+        document = INTERNAL_ERROR.document(UNEXPECTED_DETAIL)
+    else:
+        document = problem.document(exc.description or problem.title)
+    headers = [(name, value) for name, value in exc.get_headers() if name != "Content-Type"]
+    if problem.challenge is not None and not any(n == "WWW-Authenticate" for n, _ in headers):
+        headers.append(("WWW-Authenticate", problem.challenge))
+    return Response(
+        json.dumps(document), status=status, headers=headers, mimetype="application/problem+json"
     )

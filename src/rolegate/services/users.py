@@ -33,7 +33,7 @@ from rolegate.errors import (
     UserExists,
     UserNotFound,
 )
-from rolegate.names import email_key, parse_email, parse_username, username_key
+from rolegate.names import email_key, email_keys, parse_email, parse_username, username_key
 from rolegate.services._context import ServiceContext, require_tenant, require_user
 from rolegate.services._sessions import end_sessions
 from rolegate.services.access import audit_refusals, is_member_elsewhere, refuse_account_change
@@ -664,11 +664,13 @@ class UserService:
             _lock_login_names(tx, row)
             if tx.scalar(others.where(UserRecord.username_key == row.username_key)):
                 raise UserExists(row.username)
-            if row.email_key and tx.scalar(others.where(UserRecord.email_key == row.email_key)):
+            # email_keys: rows stored before addresses were normalised may hold an older key.
+            mail_keys = email_keys(row.email) if row.email else frozenset()
+            if mail_keys and tx.scalar(others.where(UserRecord.email_key.in_(mail_keys))):
                 raise UserExists(row.email or "")
-            if tx.scalar(others.where(UserRecord.email_key == row.username_key)):
+            if tx.scalar(others.where(UserRecord.email_key.in_(email_keys(row.username)))):
                 raise LoginNameTaken(row.username)
-            if row.email_key and tx.scalar(others.where(UserRecord.username_key == row.email_key)):
+            if mail_keys and tx.scalar(others.where(UserRecord.username_key.in_(mail_keys))):
                 raise LoginNameTaken(row.email or "")
 
 

@@ -8,7 +8,7 @@ a password hash or any other secret, only whether the account has a password.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field, SecretStr
@@ -23,6 +23,16 @@ from rolegate.services.users import MAX_FULL_NAME, UNSET, Unset
 # The service refuses passwords over 1 KiB of UTF-8 before hashing; this bound only stops
 # absurd bodies early (4 bytes at most per character).
 _PASSWORD_CHARS = 4096
+#: An address as the service takes it: checked and normalised there (``names.parse_email``,
+#: email-validator), internationalised domains included, hence ``idn-email`` (RFC 6531).
+EmailAddress = Annotated[
+    str,
+    Field(
+        max_length=MAX_EMAIL_LENGTH,
+        json_schema_extra={"format": "idn-email"},
+        description="stored normalised: the domain lowercased and in Unicode",
+    ),
+]
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -34,7 +44,7 @@ class UserCreate(RequestModel):
     one; with `must_change_password` the first login must choose a new one."""
 
     username: str = Field(max_length=MAX_USERNAME_LENGTH)
-    email: str | None = Field(None, max_length=MAX_EMAIL_LENGTH)
+    email: EmailAddress | None = None
     full_name: str = Field("", max_length=MAX_FULL_NAME)
     password: SecretStr | None = Field(None, max_length=_PASSWORD_CHARS)
     must_change_password: bool = False
@@ -54,7 +64,7 @@ class UserUpdate(PatchModel):
     nullable: ClassVar[frozenset[str]] = frozenset({"email", "password"})
 
     username: str | None = Field(None, max_length=MAX_USERNAME_LENGTH)
-    email: str | None = Field(None, max_length=MAX_EMAIL_LENGTH)
+    email: EmailAddress | None = None
     full_name: str | None = Field(None, max_length=MAX_FULL_NAME)
     is_active: bool | None = None
     preferences: dict[str, Any] | None = None
