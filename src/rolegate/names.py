@@ -17,13 +17,49 @@ from rolegate.errors import InvalidName
 WILDCARD: Final = "*"
 SEPARATOR: Final = ":"
 
-_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_SEGMENT = re.compile(r"[a-z0-9_.-]+")
-_UPPER_SNAKE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
+MAX_SLUG_LENGTH: Final = 63
+MAX_ROLE_NAME_LENGTH: Final = 64
+
+# The rules as regular expressions, written once: the parsers below full-match them and the
+# OpenAPI document publishes them (anchored, as ``*_PATTERN``), so the two cannot drift. Each
+# is written in the common subset of Python ``re`` and ECMA-262 (no flags, no ``\w``).
+_SLUG_RULE = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_ROLE_RULE = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+_SEGMENT_RULE = r"[a-z0-9_.-]+"
+_UPPER_SNAKE_RULE = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*"
+_WILD_SEGMENT_RULE = rf"(?:{_SEGMENT_RULE}|\*)"
+_UUID_RULE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_EMAIL_RULE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+# The username alphabet is Unicode (``\w`` of Python ``re``, after NFKC), which an ECMA-262
+# pattern without the ``u`` flag cannot spell. The published pattern is exact on ASCII (it
+# refuses every ASCII character but letters, digits and ``. @ + - _``) and lets the rest of
+# Unicode through: it is what a username needs, not all it needs; the parser decides the rest.
+_USERNAME_RULE = r"[^\s\x00-\x1f\x7f-\x9f!-*,/:-?\[-^`{-~]+"
+
+TENANT_SLUG_PATTERN: Final = f"^{_SLUG_RULE}$"
+ROLE_NAME_PATTERN: Final = f"^{_ROLE_RULE}$"
+PERMISSION_PATTERN: Final = rf"^(?:{_UPPER_SNAKE_RULE}|{_SEGMENT_RULE}(?::{_SEGMENT_RULE})+)$"
+GRANT_PATTERN: Final = (
+    rf"^(?:{_UPPER_SNAKE_RULE}|\*|{_WILD_SEGMENT_RULE}(?::{_WILD_SEGMENT_RULE})+)$"
+)
+RESOURCE_PATTERN: Final = rf"^{_SEGMENT_RULE}(?::{_SEGMENT_RULE})*$"
+USERNAME_PATTERN: Final = f"^{_USERNAME_RULE}$"
+EMAIL_PATTERN: Final = rf"^\s*{_EMAIL_RULE}\s*$"  # the parser trims the address first
+UUID_PATTERN: Final = f"^{_UUID_RULE}$"
+
+_SLUG = re.compile(_SLUG_RULE)
+_ROLE = re.compile(_ROLE_RULE)
+_SEGMENT = re.compile(_SEGMENT_RULE)
+_UPPER_SNAKE = re.compile(_UPPER_SNAKE_RULE)
 # Django's username alphabet: word characters plus . @ + - _ (any script, no spaces).
 _USERNAME = re.compile(r"[\w.@+-]+")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EMAIL = re.compile(_EMAIL_RULE)
+
+
+def or_uuid(pattern: str) -> str:
+    """``pattern`` (anchored) widened to accept an id too: what a "name or id" parameter takes."""
+    return f"^(?:{pattern[1:-1]}|{_UUID_RULE})$"
+
 
 MAX_PERMISSION_LENGTH: Final = 255
 MAX_USERNAME_LENGTH: Final = 150
