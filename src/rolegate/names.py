@@ -22,19 +22,22 @@ MAX_ROLE_NAME_LENGTH: Final = 64
 
 # The rules as regular expressions, written once: the parsers below full-match them and the
 # OpenAPI document publishes them (anchored, as ``*_PATTERN``), so the two cannot drift. Each
-# is written in the common subset of Python ``re`` and ECMA-262 (no flags, no ``\w``).
+# is written in the common subset of Python ``re`` and ECMA-262 (no flags, no ``\w``, ``\s``).
 _SLUG_RULE = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _ROLE_RULE = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 _SEGMENT_RULE = r"[a-z0-9_.-]+"
 _UPPER_SNAKE_RULE = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*"
 _WILD_SEGMENT_RULE = rf"(?:{_SEGMENT_RULE}|\*)"
 _UUID_RULE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_EMAIL_RULE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+# Whitespace as Python reads it (``str.isspace``), spelt out: ECMA-262's ``\s`` differs (it has
+# U+FEFF, not U+001C-U+001F nor U+0085).
+_SPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_EMAIL_RULE = rf"[^@{_SPACE}]+@[^@{_SPACE}]+\.[^@{_SPACE}]+"
 # The username alphabet is Unicode (``\w`` of Python ``re``, after NFKC), which an ECMA-262
 # pattern without the ``u`` flag cannot spell. The published pattern is exact on ASCII (it
 # refuses every ASCII character but letters, digits and ``. @ + - _``) and lets the rest of
 # Unicode through: it is what a username needs, not all it needs; the parser decides the rest.
-_USERNAME_RULE = r"[^\s\x00-\x1f\x7f-\x9f!-*,/:-?\[-^`{-~]+"
+_USERNAME_RULE = rf"[^{_SPACE}\x00-\x1f\x7f-\x9f!-*,/:-?\[-^`{{-~]+"
 
 TENANT_SLUG_PATTERN: Final = f"^{_SLUG_RULE}$"
 ROLE_NAME_PATTERN: Final = f"^{_ROLE_RULE}$"
@@ -44,7 +47,8 @@ GRANT_PATTERN: Final = (
 )
 RESOURCE_PATTERN: Final = rf"^{_SEGMENT_RULE}(?::{_SEGMENT_RULE})*$"
 USERNAME_PATTERN: Final = f"^{_USERNAME_RULE}$"
-EMAIL_PATTERN: Final = rf"^\s*{_EMAIL_RULE}\s*$"  # the parser trims the address first
+# The parser trims an address before it matches the rule; the pattern allows for that.
+EMAIL_PATTERN: Final = rf"^[{_SPACE}]*{_EMAIL_RULE}[{_SPACE}]*$"
 UUID_PATTERN: Final = f"^{_UUID_RULE}$"
 
 _SLUG = re.compile(_SLUG_RULE)
@@ -56,9 +60,14 @@ _USERNAME = re.compile(r"[\w.@+-]+")
 _EMAIL = re.compile(_EMAIL_RULE)
 
 
+def any_of(*patterns: str) -> str:
+    """One anchored pattern matching what any of the anchored ``patterns`` matches."""
+    return f"^(?:{'|'.join(pattern[1:-1] for pattern in patterns)})$"
+
+
 def or_uuid(pattern: str) -> str:
     """``pattern`` (anchored) widened to accept an id too: what a "name or id" parameter takes."""
-    return f"^(?:{pattern[1:-1]}|{_UUID_RULE})$"
+    return any_of(pattern, UUID_PATTERN)
 
 
 MAX_PERMISSION_LENGTH: Final = 255

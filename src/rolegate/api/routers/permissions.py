@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from rolegate.api.deps import Caller, RolegateDep, requires
-from rolegate.api.schemas.common import Cursor, Limit, name_rule
+from rolegate.api.schemas.common import Cursor, Limit, name_rule, stated
 from rolegate.api.schemas.permissions import (
     DescriptionUpdate,
     PermissionCreate,
@@ -115,12 +115,8 @@ def list_permissions(
     caller: Reader,
     rolegate: RolegateDep,
     resource: Annotated[
-        str | None,
-        Query(
-            max_length=MAX_PERMISSION_LENGTH,
-            description="only this resource's",
-            json_schema_extra=name_rule(RESOURCE_PATTERN),
-        ),
+        Annotated[str, stated(RESOURCE_PATTERN)] | None,
+        Query(max_length=MAX_PERMISSION_LENGTH, description="only this resource's"),
     ] = None,
     name_prefix: NamePrefix = None,
     cursor: Cursor = None,

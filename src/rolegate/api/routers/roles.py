@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 
 from rolegate.api.deps import Caller, RolegateDep, requires
-from rolegate.api.schemas.common import Cursor, Limit, SortOrder, name_rule
+from rolegate.api.schemas.common import Cursor, Limit, SortOrder, name_rule, stated
 from rolegate.api.schemas.roles import (
     AssignmentPage,
     AssignmentPut,
@@ -241,11 +241,11 @@ def list_assignments(
     caller: Reader,
     rolegate: RolegateDep,
     user: Annotated[
-        str | None,
-        Query(max_length=MAX_USERNAME_LENGTH, json_schema_extra=name_rule(USERNAME_PATTERN)),
+        Annotated[str, stated(USERNAME_PATTERN)] | None, Query(max_length=MAX_USERNAME_LENGTH)
     ] = None,
     role: Annotated[
-        str | None, Query(max_length=MAX_ROLE_NAME_LENGTH, json_schema_extra=_ROLE_REF)
+        Annotated[str, stated(or_uuid(ROLE_NAME_PATTERN))] | None,
+        Query(max_length=MAX_ROLE_NAME_LENGTH),
     ] = None,
     expired: Annotated[bool | None, Query(description="only expired, or only current")] = None,
     cursor: Cursor = None,

@@ -125,6 +125,12 @@ def name_rule(pattern: str) -> dict[str, Any]:
     return {"pattern": pattern, "minLength": 1}
 
 
+def stated(pattern: str) -> Any:
+    """The name rule for the string of an optional parameter (``Annotated[str, stated(...)] |
+    None``): on the parameter itself it would sit beside the ``anyOf``, where clients miss it."""
+    return Field(json_schema_extra=name_rule(pattern))
+
+
 #: Rules of the names a body carries (patterns from :mod:`rolegate.names`; lengths enforced).
 TenantSlug = Annotated[
     str,
