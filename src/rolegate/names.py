@@ -19,12 +19,57 @@ from rolegate.errors import InvalidName
 WILDCARD: Final = "*"
 SEPARATOR: Final = ":"
 
-_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_SEGMENT = re.compile(r"[a-z0-9_.-]+")
-_UPPER_SNAKE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
+MAX_SLUG_LENGTH: Final = 63
+MAX_ROLE_NAME_LENGTH: Final = 64
+
+# The rules as regular expressions, written once: the parsers below full-match them and the
+# OpenAPI document publishes them (anchored, as ``*_PATTERN``), so the two cannot drift. Each
+# is written in the common subset of Python ``re`` and ECMA-262 (no flags, no ``\w``, ``\s``).
+_SLUG_RULE = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_ROLE_RULE = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+_SEGMENT_RULE = r"[a-z0-9_.-]+"
+_UPPER_SNAKE_RULE = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*"
+_WILD_SEGMENT_RULE = rf"(?:{_SEGMENT_RULE}|\*)"
+_UUID_RULE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# Whitespace as Python reads it (``str.isspace``), spelt out: ECMA-262's ``\s`` differs (it has
+# U+FEFF, not U+001C-U+001F nor U+0085).
+_SPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_EMAIL_RULE = rf"[^@{_SPACE}]+@[^@{_SPACE}]+\.[^@{_SPACE}]+"
+# The username alphabet is Unicode (``\w`` of Python ``re``, after NFKC), which an ECMA-262
+# pattern without the ``u`` flag cannot spell. The published pattern is exact on ASCII (it
+# refuses every ASCII character but letters, digits and ``. @ + - _``) and lets the rest of
+# Unicode through: it is what a username needs, not all it needs; the parser decides the rest.
+_USERNAME_RULE = rf"[^{_SPACE}\x00-\x1f\x7f-\x9f!-*,/:-?\[-^`{{-~]+"
+
+TENANT_SLUG_PATTERN: Final = f"^{_SLUG_RULE}$"
+ROLE_NAME_PATTERN: Final = f"^{_ROLE_RULE}$"
+PERMISSION_PATTERN: Final = rf"^(?:{_UPPER_SNAKE_RULE}|{_SEGMENT_RULE}(?::{_SEGMENT_RULE})+)$"
+GRANT_PATTERN: Final = (
+    rf"^(?:{_UPPER_SNAKE_RULE}|\*|{_WILD_SEGMENT_RULE}(?::{_WILD_SEGMENT_RULE})+)$"
+)
+RESOURCE_PATTERN: Final = rf"^{_SEGMENT_RULE}(?::{_SEGMENT_RULE})*$"
+USERNAME_PATTERN: Final = f"^{_USERNAME_RULE}$"
+# The parser trims an address before it matches the rule; the pattern allows for that.
+EMAIL_PATTERN: Final = rf"^[{_SPACE}]*{_EMAIL_RULE}[{_SPACE}]*$"
+UUID_PATTERN: Final = f"^{_UUID_RULE}$"
+
+_SLUG = re.compile(_SLUG_RULE)
+_ROLE = re.compile(_ROLE_RULE)
+_SEGMENT = re.compile(_SEGMENT_RULE)
+_UPPER_SNAKE = re.compile(_UPPER_SNAKE_RULE)
 # Django's username alphabet: word characters plus . @ + - _ (any script, no spaces).
 _USERNAME = re.compile(r"[\w.@+-]+")
+
+
+def any_of(*patterns: str) -> str:
+    """One anchored pattern matching what any of the anchored ``patterns`` matches."""
+    return f"^(?:{'|'.join(pattern[1:-1] for pattern in patterns)})$"
+
+
+def or_uuid(pattern: str) -> str:
+    """``pattern`` (anchored) widened to accept an id too: what a "name or id" parameter takes."""
+    return any_of(pattern, UUID_PATTERN)
+
 
 MAX_PERMISSION_LENGTH: Final = 255
 MAX_USERNAME_LENGTH: Final = 150

@@ -16,11 +16,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rolegate.api.metrics import Metrics
 from rolegate.api.origin import client_address, identify_caller
+from rolegate.api.schemas.common import name_rule
 from rolegate.authn.tokens import bearer_token
 from rolegate.db.models import PLATFORM_TENANT_ID, PLATFORM_TENANT_SLUG
 from rolegate.entities import Principal
 from rolegate.errors import AuthenticationFailed, Forbidden
 from rolegate.facade import Rolegate
+from rolegate.names import TENANT_SLUG_PATTERN, or_uuid
 
 
 def metrics_of(request: Request) -> Metrics:
@@ -115,7 +117,13 @@ class Caller:
 
 
 TenantPath = Annotated[
-    str, Path(min_length=1, max_length=64, description="the tenant's slug or id")
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="the tenant's slug or id",
+        json_schema_extra=name_rule(or_uuid(TENANT_SLUG_PATTERN)),
+    ),
 ]
 
 

@@ -15,7 +15,8 @@ from pydantic import AwareDatetime
 
 from rolegate.api.deps import Caller, CurrentPrincipal, RolegateDep, requires, requires_platform
 from rolegate.api.schemas.audit import AuditEventPage, Outcome
-from rolegate.api.schemas.common import Cursor, Limit
+from rolegate.api.schemas.common import Cursor, Limit, stated
+from rolegate.names import TENANT_SLUG_PATTERN, or_uuid
 from rolegate.services.audit_read import MAX_FILTER_LENGTH, chain_ref
 from rolegate.services.builtins import AUDIT_READ
 from rolegate.services.pages import DEFAULT_PAGE_SIZE
@@ -97,7 +98,7 @@ def all_events(
     rolegate: RolegateDep,
     filters: Filters,
     tenant: Annotated[
-        str | None,
+        Annotated[str, stated(or_uuid(TENANT_SLUG_PATTERN))] | None,
         Query(
             min_length=1,
             max_length=64,

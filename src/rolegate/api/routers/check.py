@@ -28,11 +28,16 @@ from rolegate.api.schemas.check import (
     HolderPageRead,
     UserPermissionsRead,
 )
-from rolegate.api.schemas.common import Cursor
+from rolegate.api.schemas.common import Cursor, name_rule
 from rolegate.authz.decision import Reason
 from rolegate.errors import PolicyStale, UserNotFound
 from rolegate.facade import Rolegate
-from rolegate.names import MAX_PERMISSION_LENGTH, MAX_USERNAME_LENGTH
+from rolegate.names import (
+    MAX_PERMISSION_LENGTH,
+    MAX_USERNAME_LENGTH,
+    PERMISSION_PATTERN,
+    USERNAME_PATTERN,
+)
 from rolegate.services.builtins import CHECK
 from rolegate.services.pages import MAX_PAGE_SIZE
 
@@ -40,10 +45,22 @@ router = APIRouter(prefix="/v1/tenants/{tenant}", tags=["check"])
 
 Checker = Annotated[Caller, Depends(requires(CHECK))]
 PermissionPath = Annotated[
-    str, Path(min_length=1, max_length=MAX_PERMISSION_LENGTH, description="permission name")
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_PERMISSION_LENGTH,
+        description="permission name",
+        json_schema_extra=name_rule(PERMISSION_PATTERN),
+    ),
 ]
 UserPath = Annotated[
-    str, Path(min_length=1, max_length=MAX_USERNAME_LENGTH, description="username or user id")
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_USERNAME_LENGTH,
+        description="username or user id",
+        json_schema_extra=name_rule(USERNAME_PATTERN),
+    ),
 ]
 DEFAULT_HOLDERS: Final = 100
 

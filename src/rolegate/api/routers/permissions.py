@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from rolegate.api.deps import Caller, RolegateDep, requires
-from rolegate.api.schemas.common import Cursor, Limit
+from rolegate.api.schemas.common import Cursor, Limit, name_rule, stated
 from rolegate.api.schemas.permissions import (
     DescriptionUpdate,
     PermissionCreate,
@@ -23,7 +23,7 @@ from rolegate.api.schemas.permissions import (
     ResourcePage,
     ResourceRead,
 )
-from rolegate.names import MAX_PERMISSION_LENGTH
+from rolegate.names import GRANT_PATTERN, MAX_PERMISSION_LENGTH, RESOURCE_PATTERN, or_uuid
 from rolegate.services.builtins import PERMISSIONS_READ, PERMISSIONS_WRITE
 from rolegate.services.pages import DEFAULT_PAGE_SIZE
 
@@ -32,7 +32,22 @@ router = APIRouter(prefix="/v1/tenants/{tenant}", tags=["permissions"])
 Reader = Annotated[Caller, Depends(requires(PERMISSIONS_READ))]
 Writer = Annotated[Caller, Depends(requires(PERMISSIONS_WRITE))]
 Name = Annotated[
-    str, Path(min_length=1, max_length=MAX_PERMISSION_LENGTH, description="name or id")
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_PERMISSION_LENGTH,
+        description="name or id",
+        json_schema_extra=name_rule(or_uuid(GRANT_PATTERN)),
+    ),
+]
+ResourcePath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_PERMISSION_LENGTH,
+        description="name or id",
+        json_schema_extra=name_rule(or_uuid(RESOURCE_PATTERN)),
+    ),
 ]
 NamePrefix = Annotated[
     str | None, Query(max_length=MAX_PERMISSION_LENGTH, description="only names starting so")
@@ -73,14 +88,14 @@ def create_resource(
 
 
 @router.get("/resources/{name}")
-def get_resource(name: Name, caller: Reader, rolegate: RolegateDep) -> ResourceRead:
+def get_resource(name: ResourcePath, caller: Reader, rolegate: RolegateDep) -> ResourceRead:
     """One resource, by name or id."""
     return ResourceRead.of(rolegate.resources.get(caller.tenant_id, name))
 
 
 @router.patch("/resources/{name}")
 def update_resource(
-    name: Name, body: DescriptionUpdate, caller: Writer, rolegate: RolegateDep
+    name: ResourcePath, body: DescriptionUpdate, caller: Writer, rolegate: RolegateDep
 ) -> ResourceRead:
     """Change a resource's description."""
     resource = rolegate.resources.update(
@@ -90,7 +105,7 @@ def update_resource(
 
 
 @router.delete("/resources/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_resource(name: Name, caller: Writer, rolegate: RolegateDep) -> None:
+def delete_resource(name: ResourcePath, caller: Writer, rolegate: RolegateDep) -> None:
     """Delete a resource with its permissions: every role loses its grants of them."""
     rolegate.resources.delete(caller.tenant_id, name, actor=caller.actor)
 
@@ -100,7 +115,8 @@ def list_permissions(
     caller: Reader,
     rolegate: RolegateDep,
     resource: Annotated[
-        str | None, Query(max_length=MAX_PERMISSION_LENGTH, description="only this resource's")
+        Annotated[str, stated(RESOURCE_PATTERN)] | None,
+        Query(max_length=MAX_PERMISSION_LENGTH, description="only this resource's"),
     ] = None,
     name_prefix: NamePrefix = None,
     cursor: Cursor = None,

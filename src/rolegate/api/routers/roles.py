@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 
 from rolegate.api.deps import Caller, RolegateDep, requires
-from rolegate.api.schemas.common import Cursor, Limit, SortOrder
+from rolegate.api.schemas.common import Cursor, Limit, SortOrder, name_rule, stated
 from rolegate.api.schemas.roles import (
     AssignmentPage,
     AssignmentPut,
@@ -30,7 +30,15 @@ from rolegate.api.schemas.roles import (
     RoleUpdate,
 )
 from rolegate.entities import Role
-from rolegate.names import MAX_PERMISSION_LENGTH, MAX_USERNAME_LENGTH
+from rolegate.names import (
+    GRANT_PATTERN,
+    MAX_PERMISSION_LENGTH,
+    MAX_ROLE_NAME_LENGTH,
+    MAX_USERNAME_LENGTH,
+    ROLE_NAME_PATTERN,
+    USERNAME_PATTERN,
+    or_uuid,
+)
 from rolegate.services.builtins import ROLES_ASSIGN, ROLES_READ, ROLES_WRITE
 from rolegate.services.etags import entity_tag
 from rolegate.services.pages import DEFAULT_PAGE_SIZE
@@ -42,15 +50,42 @@ Reader = Annotated[Caller, Depends(requires(ROLES_READ))]
 Writer = Annotated[Caller, Depends(requires(ROLES_WRITE))]
 Assigner = Annotated[Caller, Depends(requires(ROLES_ASSIGN))]
 
-RolePath = Annotated[str, Path(min_length=1, max_length=64, description="role name or id")]
+_ROLE_REF = name_rule(or_uuid(ROLE_NAME_PATTERN))
+RolePath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_ROLE_NAME_LENGTH,
+        description="role name or id",
+        json_schema_extra=_ROLE_REF,
+    ),
+]
 ParentPath = Annotated[
-    str, Path(min_length=1, max_length=64, description="name or id of the inherited role")
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_ROLE_NAME_LENGTH,
+        description="name or id of the inherited role",
+        json_schema_extra=_ROLE_REF,
+    ),
 ]
 PermissionPath = Annotated[
-    str, Path(min_length=1, max_length=MAX_PERMISSION_LENGTH, description="permission or pattern")
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_PERMISSION_LENGTH,
+        description="permission or pattern",
+        json_schema_extra=name_rule(GRANT_PATTERN),
+    ),
 ]
 UserPath = Annotated[
-    str, Path(min_length=1, max_length=MAX_USERNAME_LENGTH, description="username or id")
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_USERNAME_LENGTH,
+        description="username or id",
+        json_schema_extra=name_rule(USERNAME_PATTERN),
+    ),
 ]
 IfMatch = Annotated[
     str | None,
@@ -205,8 +240,13 @@ def uninherit_role(
 def list_assignments(
     caller: Reader,
     rolegate: RolegateDep,
-    user: Annotated[str | None, Query(max_length=MAX_USERNAME_LENGTH)] = None,
-    role: Annotated[str | None, Query(max_length=64)] = None,
+    user: Annotated[
+        Annotated[str, stated(USERNAME_PATTERN)] | None, Query(max_length=MAX_USERNAME_LENGTH)
+    ] = None,
+    role: Annotated[
+        Annotated[str, stated(or_uuid(ROLE_NAME_PATTERN))] | None,
+        Query(max_length=MAX_ROLE_NAME_LENGTH),
+    ] = None,
     expired: Annotated[bool | None, Query(description="only expired, or only current")] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE_SIZE,

@@ -18,7 +18,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 
 from rolegate.api.deps import Caller, RolegateDep, requires
-from rolegate.api.schemas.common import Cursor, Limit, SortOrder
+from rolegate.api.schemas.common import Cursor, Limit, SortOrder, name_rule, stated
 from rolegate.api.schemas.users import (
     InvitationRead,
     LockoutRead,
@@ -32,7 +32,7 @@ from rolegate.api.schemas.users import (
     UserUpdate,
 )
 from rolegate.entities import Invitation, User
-from rolegate.names import MAX_EMAIL_LENGTH
+from rolegate.names import MAX_EMAIL_LENGTH, ROLE_NAME_PATTERN, USERNAME_PATTERN, or_uuid
 from rolegate.services.builtins import SESSIONS_READ, SESSIONS_REVOKE, USERS_READ, USERS_WRITE
 from rolegate.services.etags import entity_tag
 from rolegate.services.pages import DEFAULT_PAGE_SIZE
@@ -44,11 +44,19 @@ CanWriteUsers = Annotated[Caller, Depends(requires(USERS_WRITE))]
 CanReadSessions = Annotated[Caller, Depends(requires(SESSIONS_READ))]
 CanRevokeSessions = Annotated[Caller, Depends(requires(SESSIONS_REVOKE))]
 
+_USER_REF = name_rule(USERNAME_PATTERN)  # a UUID is a valid username too
 UserPath = Annotated[
-    str, Path(min_length=1, max_length=MAX_EMAIL_LENGTH, description="username or id")
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_EMAIL_LENGTH,
+        description="username or id",
+        json_schema_extra=_USER_REF,
+    ),
 ]
 UserFilter = Annotated[
-    str | None, Query(min_length=1, max_length=MAX_EMAIL_LENGTH, description="username or id")
+    Annotated[str, stated(USERNAME_PATTERN)] | None,
+    Query(min_length=1, max_length=MAX_EMAIL_LENGTH, description="username or id"),
 ]
 IfMatch = Annotated[
     str | None,
@@ -68,7 +76,8 @@ def list_users(
     username_prefix: Annotated[str | None, Query(max_length=MAX_EMAIL_LENGTH)] = None,
     active: bool | None = None,
     role: Annotated[
-        str | None, Query(max_length=200, description="only members holding this role directly")
+        Annotated[str, stated(or_uuid(ROLE_NAME_PATTERN))] | None,
+        Query(max_length=200, description="only members holding this role directly"),
     ] = None,
     sort: Literal["username", "created_at"] = "username",
     order: SortOrder = "asc",

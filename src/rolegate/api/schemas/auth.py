@@ -13,7 +13,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from rolegate.api.schemas.common import name_rule
 from rolegate.entities import Session, Tenant, TokenPair, User
+from rolegate.names import EMAIL_PATTERN, TENANT_SLUG_PATTERN, USERNAME_PATTERN, any_of, or_uuid
 
 # The service refuses passwords over 1 KiB of UTF-8 before hashing; this bound only stops
 # absurd bodies early (4 bytes at most per character).
@@ -28,9 +30,18 @@ class _Request(BaseModel):
 class LoginRequest(_Request):
     """Log in to `tenant` by username or email; `new_password` when a change is required."""
 
-    username: str = Field(max_length=254, description="username or email address")
+    username: str = Field(
+        max_length=254,
+        description="username or email address",
+        json_schema_extra=name_rule(any_of(USERNAME_PATTERN, EMAIL_PATTERN)),
+    )
     password: SecretStr = Field(max_length=_PASSWORD_CHARS)
-    tenant: str = Field("default", max_length=254, description="tenant slug or id")
+    tenant: str = Field(
+        "default",
+        max_length=254,
+        description="tenant slug or id",
+        json_schema_extra=name_rule(or_uuid(TENANT_SLUG_PATTERN)),
+    )
     new_password: SecretStr | None = Field(None, max_length=_PASSWORD_CHARS)
 
 

@@ -14,10 +14,16 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
+from rolegate.api.schemas.common import name_rule
 from rolegate.authz.decision import Decision
 from rolegate.authz.evaluate import HeldRole
 from rolegate.authz.holders import HolderPage
-from rolegate.names import MAX_PERMISSION_LENGTH, MAX_USERNAME_LENGTH
+from rolegate.names import (
+    MAX_PERMISSION_LENGTH,
+    MAX_USERNAME_LENGTH,
+    PERMISSION_PATTERN,
+    USERNAME_PATTERN,
+)
 
 #: The most checks one batch may ask; more is a 422 (split the batch).
 MAX_BATCH: Final = 1000
@@ -28,6 +34,7 @@ UserRef = Annotated[
         min_length=1,
         max_length=MAX_USERNAME_LENGTH,
         description="username or user id",
+        json_schema_extra=name_rule(USERNAME_PATTERN),
         examples=["alice"],
     ),
 ]
@@ -37,6 +44,7 @@ PermissionRef = Annotated[
         min_length=1,
         max_length=MAX_PERMISSION_LENGTH,
         description="permission name, e.g. documents:read",
+        json_schema_extra=name_rule(PERMISSION_PATTERN),
         examples=["documents:read"],
     ),
 ]

@@ -8,14 +8,13 @@ changes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
+from typing import ClassVar, Self
 from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
-from rolegate.api.schemas.common import PatchModel, RequestModel
+from rolegate.api.schemas.common import GrantName, PatchModel, RequestModel, ResourceName
 from rolegate.entities import Permission, Resource
-from rolegate.names import MAX_PERMISSION_LENGTH
 from rolegate.services.pages import Page
 from rolegate.services.resources import MAX_DESCRIPTION
 
@@ -23,7 +22,7 @@ from rolegate.services.resources import MAX_DESCRIPTION
 class ResourceCreate(RequestModel):
     """A new resource, such as `documents` or `billing:invoices`."""
 
-    name: str = Field(max_length=MAX_PERMISSION_LENGTH)
+    name: ResourceName
     description: str = Field("", max_length=MAX_DESCRIPTION)
 
 
@@ -31,7 +30,7 @@ class PermissionCreate(RequestModel):
     """A new permission (`documents:read`, `VIEW_DASHBOARD`) or pattern (`reports:*`);
     its resource is created with it when missing."""
 
-    name: str = Field(max_length=MAX_PERMISSION_LENGTH)
+    name: GrantName
     description: str = Field("", max_length=MAX_DESCRIPTION)
     audited: bool = Field(False, description="record allowed checks too, not only denials")
 
@@ -45,6 +44,8 @@ class DescriptionUpdate(RequestModel):
 class PermissionUpdate(PatchModel):
     """Changes to a permission: its description, whether its allowed checks are audited (a
     built-in's may be, though it cannot be described anew)."""
+
+    at_least_one: ClassVar[bool] = True
 
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)
     audited: bool | None = None

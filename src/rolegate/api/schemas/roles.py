@@ -8,14 +8,13 @@ Lists in a body are capped at :data:`MAX_BATCH` items, as a page is at 1000.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final
+from typing import Final
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from rolegate.api.schemas.common import PatchModel, RequestModel
+from rolegate.api.schemas.common import GrantName, PatchModel, RequestModel, RoleName, RoleRef
 from rolegate.entities import Assignment, Role
-from rolegate.names import MAX_PERMISSION_LENGTH
 from rolegate.services.pages import Page
 from rolegate.services.resources import MAX_DESCRIPTION
 from rolegate.services.roles import MAX_INHERITANCE_DEPTH
@@ -23,20 +22,14 @@ from rolegate.services.roles import MAX_INHERITANCE_DEPTH
 #: The most permissions or parent roles one request may name.
 MAX_BATCH: Final = 256
 
-_ROLE_NAME = 64
-_REF = 64  # a role name or a UUID
-
-
 #: A permission or pattern named in a body.
-PermissionName = Annotated[str, Field(max_length=MAX_PERMISSION_LENGTH)]
-#: A role named in a body, by name or id.
-RoleRef = Annotated[str, Field(max_length=_REF)]
+PermissionName = GrantName
 
 
 class RoleCreate(RequestModel):
     """A new role, with the permissions it is granted and the roles it inherits."""
 
-    name: str = Field(max_length=_ROLE_NAME, description="1-64 of A-Z a-z 0-9 _ . -")
+    name: RoleName
     description: str = Field("", max_length=MAX_DESCRIPTION)
     permissions: list[PermissionName] = Field(
         default_factory=list,
@@ -57,7 +50,7 @@ class RoleUpdate(PatchModel):
     """Changes to a role; a field left out stays as it is. `permissions` and
     `inherits` replace the whole set: what is missing is revoked, what is new is added."""
 
-    name: str | None = Field(None, max_length=_ROLE_NAME)
+    name: RoleName | None = None
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)
     permissions: list[PermissionName] | None = Field(
         None, max_length=MAX_BATCH, description="the complete set of direct grants"

@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from rolegate.api.schemas.common import PatchModel, RequestModel
+from rolegate.api.schemas.common import PatchModel, RequestModel, TenantSlug
 from rolegate.entities import Tenant
 from rolegate.services.pages import Page
 from rolegate.services.tenants import MAX_TENANT_NAME
 
-_SLUG_RULE = "1-63 lowercase letters, digits or '-', starting and ending with a letter or digit"
+#: A display name: the service trims it and refuses an empty one, so it needs one non-space.
+TenantName = Annotated[str, Field(max_length=MAX_TENANT_NAME, json_schema_extra={"pattern": r"\S"})]
 
 
 class TenantCreate(RequestModel):
     """A new tenant; `name` (for display) defaults to the slug."""
 
-    slug: str = Field(max_length=63, description=_SLUG_RULE)
-    name: str | None = Field(None, max_length=MAX_TENANT_NAME)
+    slug: TenantSlug
+    name: TenantName | None = None
 
 
 class TenantUpdate(PatchModel):
     """A new slug, display name, or both (the built-in tenants keep their slugs)."""
 
-    slug: str | None = Field(None, max_length=63, description=_SLUG_RULE)
-    name: str | None = Field(None, max_length=MAX_TENANT_NAME)
+    slug: TenantSlug | None = None
+    name: TenantName | None = None
 
 
 class TenantRead(BaseModel):

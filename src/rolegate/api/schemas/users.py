@@ -14,25 +14,15 @@ from uuid import UUID
 from pydantic import BaseModel, Field, SecretStr
 
 from rolegate.api.schemas.auth import SessionFields
-from rolegate.api.schemas.common import PatchModel, RequestModel
+from rolegate.api.schemas.common import Email, PatchModel, RequestModel, Username, name_rule
 from rolegate.entities import Invitation, Lockout, LoginAttempt, Membership, Session, User
-from rolegate.names import MAX_EMAIL_LENGTH, MAX_USERNAME_LENGTH
+from rolegate.names import MAX_EMAIL_LENGTH, USERNAME_PATTERN
 from rolegate.services.pages import Page
 from rolegate.services.users import MAX_FULL_NAME, UNSET, Unset
 
 # The service refuses passwords over 1 KiB of UTF-8 before hashing; this bound only stops
 # absurd bodies early (4 bytes at most per character).
 _PASSWORD_CHARS = 4096
-#: An address as the service takes it: checked and normalised there (``names.parse_email``,
-#: email-validator), internationalised domains included, hence ``idn-email`` (RFC 6531).
-EmailAddress = Annotated[
-    str,
-    Field(
-        max_length=MAX_EMAIL_LENGTH,
-        json_schema_extra={"format": "idn-email"},
-        description="stored normalised: the domain lowercased and in Unicode",
-    ),
-]
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -43,8 +33,8 @@ class UserCreate(RequestModel):
     """A new account, made a member of the tenant. Without `password` it cannot log in with
     one; with `must_change_password` the first login must choose a new one."""
 
-    username: str = Field(max_length=MAX_USERNAME_LENGTH)
-    email: EmailAddress | None = None
+    username: Username
+    email: Email | None = None
     full_name: str = Field("", max_length=MAX_FULL_NAME)
     password: SecretStr | None = Field(None, max_length=_PASSWORD_CHARS)
     must_change_password: bool = False
@@ -63,8 +53,8 @@ class UserUpdate(PatchModel):
 
     nullable: ClassVar[frozenset[str]] = frozenset({"email", "password"})
 
-    username: str | None = Field(None, max_length=MAX_USERNAME_LENGTH)
-    email: EmailAddress | None = None
+    username: Username | None = None
+    email: Email | None = None
     full_name: str | None = Field(None, max_length=MAX_FULL_NAME)
     is_active: bool | None = None
     preferences: dict[str, Any] | None = None
@@ -90,7 +80,12 @@ class UserUpdate(PatchModel):
 class MemberAdd(RequestModel):
     """An existing account to make a member of the tenant."""
 
-    user: str = Field(min_length=1, max_length=MAX_EMAIL_LENGTH, description="username or id")
+    user: str = Field(
+        min_length=1,
+        max_length=MAX_EMAIL_LENGTH,
+        description="username or id",
+        json_schema_extra=name_rule(USERNAME_PATTERN),
+    )
 
 
 class UserRead(BaseModel):
