@@ -246,10 +246,11 @@ class Authorizer:
 
         An exact LRU (an OrderedDict, or cachetools' LRUCache) must move an entry on every
         hit, under a lock: several times the cost of the lock-free lookup (docs/benchmarks.md,
-        *Snapshot cache*); CLOCK only needs the hit to set a flag. The sweep passes over keys in the order they were cached:
-        a snapshot read since the last pass gets a second chance (flag cleared, key sent to
-        the back), the first one not read is evicted. After one full turn every flag is clear,
-        so a sweep ends within one turn and costs O(1) per eviction on average.
+        *Snapshot cache*); CLOCK only needs the hit to set a flag. The sweep passes over keys in
+        the order they were cached: a snapshot read since the last pass gets a second chance
+        (flag cleared, key sent to the back), the first one not read is evicted. After one full
+        turn every flag is clear, so a sweep ends within one turn and costs O(1) per eviction on
+        average.
         """
         ring, entries = self._ring, self._entries
         while ring:

@@ -8,7 +8,7 @@ a password hash or any other secret, only whether the account has a password.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field, SecretStr
