@@ -49,7 +49,8 @@ GRANT_PATTERN: Final = (
 )
 RESOURCE_PATTERN: Final = rf"^{_SEGMENT_RULE}(?::{_SEGMENT_RULE})*$"
 USERNAME_PATTERN: Final = f"^{_USERNAME_RULE}$"
-# The parser trims an address before it matches the rule; the pattern allows for that.
+# The shape every address has (the parser trims it first; the pattern allows for that);
+# email-validator, in ``parse_email``, decides the rest.
 EMAIL_PATTERN: Final = rf"^[{_SPACE}]*{_EMAIL_RULE}[{_SPACE}]*$"
 UUID_PATTERN: Final = f"^{_UUID_RULE}$"
 

@@ -132,10 +132,8 @@ def test_the_username_pattern_holds_every_username_and_is_exact_on_ascii(value: 
 def test_the_email_pattern_holds_every_address_the_parser_takes(value: str) -> None:
     by_python = re.fullmatch(EMAIL_PATTERN, value) is not None
     assert ecma(EMAIL_PATTERN).is_valid(value) == by_python
-    if accepts(parse_email, value):
+    if accepts(parse_email, value):  # the parser (email-validator) is the stricter of the two
         assert by_python
-    if value.isascii() and len(value) <= MAX_EMAIL_LENGTH:
-        assert by_python == accepts(parse_email, value)
 
 
 @pytest.mark.parametrize(
