@@ -21,7 +21,7 @@ import typer
 
 from rolegate.cli._common import Json, Yes, confirm_or_stop, open_rolegate
 from rolegate.cli._errors import REFUSED_EXIT, fail
-from rolegate.cli._output import NOTHING, print_json, print_table, say, visible
+from rolegate.cli._output import NOTHING, print_json, print_table, progress_bar, say, visible
 from rolegate.entities import AuditAnchor, AuditEvent, ChainReport
 from rolegate.facade import Rolegate
 from rolegate.services.audit_read import chain_ref
@@ -180,7 +180,11 @@ def export_events(
     wanted = EventFilter(chain_ref(tenant), actor, action, target, outcome, since, until)
     # Closed on the way out: a stream left half read would give its database connection back
     # only when collected, after the facade (and its pool) is gone.
-    with open_rolegate(ctx) as rg, closing(rg.audit.export(**wanted.keywords())) as events:
+    with (
+        open_rolegate(ctx) as rg,
+        progress_bar("Exporting audit events", shares_stdout=output == STDOUT) as progress,
+        closing(rg.audit.export(**wanted.keywords(), progress=progress)) as events,
+    ):
         first = next(events, None)  # a bad filter or tenant fails before any file is made
         with _opened(output) as stream:
             count = write_lines(stream, events, first)
@@ -231,8 +235,8 @@ def _opened(output: str) -> Iterator[TextIO]:
 @app.command("verify")
 def verify_chains(ctx: typer.Context, tenant: Tenant = None, as_json: Json = False) -> None:
     """Check every chain (or TENANT's) link by link; exit 1 if any is broken."""
-    with open_rolegate(ctx) as rg:
-        reports = rg.audit.verify(tenant=chain_ref(tenant))
+    with open_rolegate(ctx) as rg, progress_bar("Verifying audit chains") as progress:
+        reports = rg.audit.verify(tenant=chain_ref(tenant), progress=progress)
     broken = [report for report in reports if not report.is_intact]
     if as_json:
         print_json(reports)
