@@ -22,6 +22,7 @@ import typer
 from rolegate.cli._common import Json, Yes, confirm_or_stop, open_rolegate
 from rolegate.cli._errors import REFUSED_EXIT, fail
 from rolegate.cli._output import NOTHING, print_json, print_table, progress_bar, say, visible
+from rolegate.durations import DURATION_FORMS, InvalidDuration, parse_duration, shorthand
 from rolegate.entities import AuditAnchor, AuditEvent, ChainReport
 from rolegate.facade import Rolegate
 from rolegate.services.audit_read import chain_ref
@@ -35,15 +36,25 @@ DETAILS_SHOWN: Final = 200  # characters of details per table cell; `audit expor
 
 
 def parse_moment(text: str) -> datetime:
-    """An ISO 8601 date (UTC midnight) or datetime; one without a time zone is UTC."""
+    """An ISO 8601 date (UTC midnight) or datetime, one without a time zone being UTC; or a
+    duration (:mod:`rolegate.durations`) before now: ``90d`` is ninety days ago."""
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is neither an ISO 8601 date (2026-01-31) "
-            "nor a datetime (2026-01-31T18:00:00+01:00)"
-        ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        pass
+    else:
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    try:
+        return datetime.now(UTC) - parse_duration(text)
+    except InvalidDuration as exc:
+        if text.strip()[:1].upper() == "P" or shorthand(text) is not None:
+            raise typer.BadParameter(str(exc)) from None  # a duration: what is wrong with it
+    except OverflowError:
+        raise typer.BadParameter(f"{text!r} ago is before the year 1") from None
+    raise typer.BadParameter(
+        f"{text!r} is neither an ISO 8601 date (2026-01-31), a datetime "
+        f"(2026-01-31T18:00:00+01:00) nor a duration ago: {DURATION_FORMS}"
+    )
 
 
 Tenant = Annotated[
@@ -62,11 +73,11 @@ def _moment_option(name: str, help_text: str) -> Any:
 
 Since = Annotated[
     datetime | None,
-    _moment_option("--since", "From this time on: 2026-01-31 (UTC) or an ISO datetime."),
+    _moment_option("--since", "From this time on: 2026-01-31 (UTC), an ISO datetime, or 7d ago."),
 ]
 Until = Annotated[
     datetime | None,
-    _moment_option("--until", "Before this time (exclusive): a date or an ISO datetime."),
+    _moment_option("--until", "Before this time (exclusive): a date, an ISO datetime, or 1d ago."),
 ]
 Actor = Annotated[str | None, typer.Option("--actor", help="Exact actor (user id, cli:<name>).")]
 Action = Annotated[
@@ -296,7 +307,7 @@ def prune_events(
             "--before",
             metavar="DATE",
             parser=parse_moment,
-            help="Delete events older than this: 2026-01-31 (UTC) or an ISO datetime.",
+            help="Delete events older than this: 2026-01-31 (UTC), an ISO datetime, or 90d ago.",
         ),
     ],
     tenant: Tenant = None,
