@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import Any, Final, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -25,9 +25,6 @@ from typer.core import TyperGroup, TyperOption
 
 from rolegate.config import describe_invalid_settings
 from rolegate.errors import AuthenticationFailed, RolegateError
-
-if TYPE_CHECKING:
-    from typer._click import Context as ClickContext
 
 ERROR_EXIT: Final = 2
 REFUSED_EXIT: Final = 1
@@ -83,7 +80,7 @@ class GuardedGroup(TyperGroup):
     """The root command group; every subcommand runs inside :func:`reported_errors`, and a
     usage error is one ``error:`` line too."""
 
-    def invoke(self, ctx: ClickContext) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         """Run the group and the chosen subcommand, reporting any failure as one line."""
         with reported_errors():
             return super().invoke(ctx)
