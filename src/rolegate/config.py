@@ -13,9 +13,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal, Self, get_args
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails, to_jsonable_python
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from rolegate.durations import shorthand
 
 DEFAULT_DATABASE_URL = "sqlite:///rolegate.db"
 #: OWASP Password Storage Cheat Sheet: the least argon2id memory for production.
@@ -168,6 +177,20 @@ class Settings(BaseSettings):
         pattern=r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):[0-9]{1,5}$",
         description="host:port serving /metrics without a token, instead of the main listener",
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _shorthand_durations(cls, value: object, info: ValidationInfo) -> object:
+        """A duration setting takes ISO 8601 and ``7d``-style shorthands, the forms of
+        ``rolegate assign --expires`` and the API's ``expires_in``, and plain seconds (which
+        pydantic takes from a number, not from the text of an environment variable)."""
+        field = cls.model_fields[info.field_name] if info.field_name else None
+        if field is not None and field.annotation is timedelta and isinstance(value, str):
+            if value.strip().isdecimal():
+                return timedelta(seconds=int(value))
+            short = shorthand(value)
+            return value if short is None else short
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

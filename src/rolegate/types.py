@@ -17,6 +17,10 @@ SessionId = NewType("SessionId", UUID)
 #: A returns-now callable; injected so tests can move time without sleeping.
 Clock = Callable[[], datetime]
 
+#: Told how far a long operation is: ``(done, total)``, in its own units (audit events...).
+#: Called every so often and once at the end, with ``done == total``.
+Progress = Callable[[int, int], None]
+
 #: Who made a change, as recorded in audit events and ``granted_by`` columns
 #: (a user id, ``system``, or ``cli:<os user>``).
 Actor = NewType("Actor", str)
@@ -25,6 +29,7 @@ __all__ = [
     "Actor",
     "Clock",
     "PermissionId",
+    "Progress",
     "ResourceId",
     "RoleId",
     "SessionId",

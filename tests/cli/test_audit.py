@@ -123,6 +123,40 @@ def test_dates_without_a_time_zone_are_utc(text: str, moment: datetime) -> None:
     assert parsed == moment and parsed.utcoffset() == moment.utcoffset()
 
 
+@pytest.mark.parametrize(
+    ("text", "ago"),
+    [("90d", timedelta(days=90)), ("P1W", timedelta(weeks=1)), ("PT36H", timedelta(hours=36))],
+)
+def test_a_duration_is_that_long_ago(text: str, ago: timedelta) -> None:
+    before = datetime.now(UTC)
+    parsed = parse_moment(text)
+    after = datetime.now(UTC)
+
+    assert before - ago <= parsed <= after - ago
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("0d", "'0d' is not a positive duration"),
+        ("P1M", "'P1M' counts years or months"),
+        ("P9999999D", "'P9999999D' ago is before the year 1"),
+        ("soon", "'soon' is neither an ISO 8601 date (2026-01-31), a datetime"),
+    ],
+)
+def test_a_bad_moment_says_what_is_wrong(cli: Cli, text: str, says: str) -> None:
+    assert f"Invalid value for '--since': {says}" in cli.fails("audit", "list", "--since", text)
+
+
+def test_prune_before_a_duration_ago(cli: Cli, rg: Rolegate) -> None:
+    rg.tenants.create("acme")  # stamped by the fake clock, long before a day ago
+
+    out = cli.ok("audit", "prune", "--before", "1d", "--tenant", "acme", "--yes")
+
+    assert "Pruned audit chains" in out
+    assert [event.action for event in chain_events(rg, "acme")] == ["audit.pruned"]
+
+
 def test_export_writes_json_lines_oldest_first(cli: Cli, rg: Rolegate, clock: FakeClock) -> None:
     rg.tenants.create("acme")
     clock.advance(timedelta(minutes=1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -149,4 +150,29 @@ def test_an_unreadable_list_setting_names_the_variable(monkeypatch: pytest.Monke
 
     assert describe_invalid_settings(raised.value) == (
         "invalid setting ROLEGATE_TRUSTED_PROXIES='10.0.0.1': not JSON (Extra data)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("spelled", "length"),
+    [
+        ("PT45M", timedelta(minutes=45)),
+        ("45m", timedelta(minutes=45)),
+        ("2700", timedelta(minutes=45)),
+        (2700, timedelta(minutes=45)),
+        ("1h", timedelta(hours=1)),
+    ],
+)
+def test_a_duration_setting_takes_iso_shorthands_and_seconds(
+    monkeypatch: pytest.MonkeyPatch, spelled: object, length: timedelta
+) -> None:
+    monkeypatch.setenv("ROLEGATE_SESSION_IDLE_TIMEOUT", str(spelled))
+
+    assert Settings().session_idle_timeout == length
+
+
+def test_a_zero_shorthand_is_left_to_the_setting_s_own_bounds() -> None:
+    assert Settings.model_validate({"token_leeway": "0s"}).token_leeway == timedelta(0)
+    assert problem_of(invitation_ttl="100d") == (
+        "invalid setting ROLEGATE_INVITATION_TTL='P100D': should be less than or equal to 90 days"
     )

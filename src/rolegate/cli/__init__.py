@@ -28,7 +28,6 @@ app = typer.Typer(
     help="rolegate: role-based access control for tenants, users, roles and permissions.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
 app.add_typer(db.app, name="db")
 app.add_typer(tenants.app, name="tenant")

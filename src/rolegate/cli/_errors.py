@@ -12,21 +12,19 @@ import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import Any, Final, NoReturn
 
 import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 # Typer carries its own copy of Click (``typer._click``): its usage errors are these classes.
+from typer._click import Command, Context
 from typer._click.exceptions import ClickException, UsageError
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from rolegate.config import describe_invalid_settings
 from rolegate.errors import AuthenticationFailed, RolegateError
-
-if TYPE_CHECKING:
-    from typer._click import Context as ClickContext
 
 ERROR_EXIT: Final = 2
 REFUSED_EXIT: Final = 1
@@ -82,7 +80,7 @@ class GuardedGroup(TyperGroup):
     """The root command group; every subcommand runs inside :func:`reported_errors`, and a
     usage error is one ``error:`` line too."""
 
-    def invoke(self, ctx: ClickContext) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         """Run the group and the chosen subcommand, reporting any failure as one line."""
         with reported_errors():
             return super().invoke(ctx)
@@ -98,6 +96,8 @@ class GuardedGroup(TyperGroup):
     ) -> Any:
         """Run the command line. Typer would draw a usage error as a six-line panel: here it
         is one line naming the command's ``--help``, like every other error (help stays rich)."""
+        for command in _command_tree(self):  # here: Typer adds the completion options late
+            _untype_flags(command)
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         try:
@@ -109,6 +109,27 @@ class GuardedGroup(TyperGroup):
             typer.echo("error: aborted", err=True)
             sys.exit(REFUSED_EXIT)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _command_tree(command: Command) -> Iterator[Command]:
+    """``command`` and every command below it."""
+    yield command
+    for sub in getattr(command, "commands", {}).values():
+        yield from _command_tree(sub)
+
+
+def _untype_flags(command: Command) -> None:
+    """Show no value type for ``command``'s flags, ``--help`` included.
+
+    Typer 0.29's rich help prints a flag's type, ``<bool>``, as if ``--json`` took a value (its
+    plain help does not). An empty metavar is what the rich help prints instead; a flag's
+    metavar appears nowhere else (usage lines and errors name a flag by its option strings).
+    """
+    # The help option is made on first use; making it here, with the default names, is what
+    # Click does itself for any context of this command.
+    for param in [*command.params, command.get_help_option(Context(command))]:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
 
 
 def _usage_line(exc: ClickException) -> str:

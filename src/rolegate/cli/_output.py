@@ -1,18 +1,23 @@
-"""Output: Rich tables and short confirmations on stdout, or JSON for ``--json``."""
+"""Output: Rich tables and short confirmations on stdout, or JSON for ``--json``; progress
+bars on stderr, on a terminal only."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID
 
 import typer
+from rich import progress as rich_progress
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from rolegate.types import Progress
 
 #: What the tables show for an empty value (no email, no expiry...).
 NOTHING: Final = "-"
@@ -92,3 +97,39 @@ def visible(text: str) -> str:
     administrator's terminal and a bidi override reorder the row (CWE-150).
     """
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
+
+
+@contextmanager
+def progress_bar(description: str, *, shares_stdout: bool = False) -> Iterator[Progress | None]:
+    """A Rich progress bar on stderr, and the callback that moves it for a service's
+    ``progress``; ``None`` (nothing shown) unless stderr is a terminal, so a pipe, a file or a
+    script's capture sees nothing of it. ``shares_stdout``: the command streams data to stdout,
+    so no bar is drawn when stdout is that terminal as well (the two would overwrite each
+    other). Nothing on stdout passes through the bar (no redirection), byte for byte."""
+    console = Console(stderr=True)
+    if not console.is_terminal or (shares_stdout and Console().is_terminal):
+        yield None
+        return
+    bar = rich_progress.Progress(
+        rich_progress.TextColumn("{task.description}"),
+        rich_progress.BarColumn(),
+        rich_progress.MofNCompleteColumn(),
+        rich_progress.TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+    task = bar.add_task(description, total=None)
+
+    def advance(done: int, total: int) -> None:
+        # Drawn from the first step on, not from the count before it: an error found before
+        # any work (a file that cannot be written) is then printed on a terminal of its own.
+        if done > 0 and not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield advance
+    finally:
+        bar.stop()

@@ -2,57 +2,36 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Final
+from typing import Annotated
 
 import typer
 
 from rolegate.cli._common import Json, RoleName, TenantSlug, UserRef, open_rolegate
 from rolegate.cli._output import moment, print_json, print_table, say
+from rolegate.durations import InvalidDuration, parse_until
 from rolegate.entities import Assignment
 
 app = typer.Typer(help="Inspect role assignments.", no_args_is_help=True)
 
-_DURATION = re.compile(r"(\d+)([mhdw])")
-_UNITS: Final = {
-    "m": timedelta(minutes=1),
-    "h": timedelta(hours=1),
-    "d": timedelta(days=1),
-    "w": timedelta(weeks=1),
-}
 
-
-def parse_expiry(text: str) -> datetime:
-    """An ISO 8601 datetime, or ``now`` plus a duration such as ``90m``, ``12h``, ``7d``, ``2w``.
-
-    A datetime without a time zone is passed on as it is: the assignment service owns the rule
-    that rejects it (and past times), so the CLI and the API report the same error.
-    """
-    text = text.strip()
-    duration = _DURATION.fullmatch(text)
-    if duration is not None:
-        amount, unit = duration.groups()
-        try:
-            return datetime.now(UTC) + int(amount) * _UNITS[unit]
-        except OverflowError:
-            raise typer.BadParameter(f"{text!r} is too far in the future") from None
+def parse_expiry(text: str) -> datetime | timedelta:
+    """When an assignment ends: a timestamp, or a duration from now (:mod:`rolegate.durations`)."""
     try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is neither an ISO 8601 datetime with a time zone "
-            "(2030-01-31T18:00:00+00:00) nor a duration such as 90m, 12h, 7d or 2w"
-        ) from None
+        return parse_until(text)
+    except InvalidDuration as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--expires'") from None
 
 
 Expires = Annotated[
-    datetime | None,
+    str | None,
     typer.Option(
         "--expires",
         metavar="WHEN",
-        parser=parse_expiry,
-        help="End of the assignment: ISO 8601 with a time zone, or 90m, 12h, 7d, 2w from now.",
+        help=(
+            "End of the assignment: an ISO 8601 timestamp with a time zone, or a duration from "
+            "now: ISO 8601 (P7D, PT90M) or 90m, 12h, 7d, 2w."
+        ),
     ),
 ]
 
@@ -61,8 +40,15 @@ def assign(
     ctx: typer.Context, tenant: TenantSlug, user: UserRef, role: RoleName, expires: Expires = None
 ) -> None:
     """Give USER ROLE in TENANT (making them a member); again, to change the expiry."""
+    end = None if expires is None else parse_expiry(expires)
     with open_rolegate(ctx) as rg:
-        assignment = rg.assignments.assign(tenant, user, role, expires_at=expires)
+        assignment = rg.assignments.assign(
+            tenant,
+            user,
+            role,
+            expires_at=end if isinstance(end, datetime) else None,
+            expires_in=end if isinstance(end, timedelta) else None,
+        )
     until = f" until {moment(assignment.expires_at)}" if assignment.expires_at else ""
     say(
         f"assigned role {assignment.role!r} to {assignment.username!r} "

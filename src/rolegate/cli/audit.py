@@ -21,7 +21,8 @@ import typer
 
 from rolegate.cli._common import Json, Yes, confirm_or_stop, open_rolegate
 from rolegate.cli._errors import REFUSED_EXIT, fail
-from rolegate.cli._output import NOTHING, print_json, print_table, say, visible
+from rolegate.cli._output import NOTHING, print_json, print_table, progress_bar, say, visible
+from rolegate.durations import DURATION_FORMS, InvalidDuration, parse_duration, shorthand
 from rolegate.entities import AuditAnchor, AuditEvent, ChainReport
 from rolegate.facade import Rolegate
 from rolegate.services.audit_read import chain_ref
@@ -35,15 +36,25 @@ DETAILS_SHOWN: Final = 200  # characters of details per table cell; `audit expor
 
 
 def parse_moment(text: str) -> datetime:
-    """An ISO 8601 date (UTC midnight) or datetime; one without a time zone is UTC."""
+    """An ISO 8601 date (UTC midnight) or datetime, one without a time zone being UTC; or a
+    duration (:mod:`rolegate.durations`) before now: ``90d`` is ninety days ago."""
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is neither an ISO 8601 date (2026-01-31) "
-            "nor a datetime (2026-01-31T18:00:00+01:00)"
-        ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        pass
+    else:
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    try:
+        return datetime.now(UTC) - parse_duration(text)
+    except InvalidDuration as exc:
+        if text.strip()[:1].upper() == "P" or shorthand(text) is not None:
+            raise typer.BadParameter(str(exc)) from None  # a duration: what is wrong with it
+    except OverflowError:
+        raise typer.BadParameter(f"{text!r} ago is before the year 1") from None
+    raise typer.BadParameter(
+        f"{text!r} is neither an ISO 8601 date (2026-01-31), a datetime "
+        f"(2026-01-31T18:00:00+01:00) nor a duration ago: {DURATION_FORMS}"
+    )
 
 
 Tenant = Annotated[
@@ -62,11 +73,11 @@ def _moment_option(name: str, help_text: str) -> Any:
 
 Since = Annotated[
     datetime | None,
-    _moment_option("--since", "From this time on: 2026-01-31 (UTC) or an ISO datetime."),
+    _moment_option("--since", "From this time on: 2026-01-31 (UTC), an ISO datetime, or 7d ago."),
 ]
 Until = Annotated[
     datetime | None,
-    _moment_option("--until", "Before this time (exclusive): a date or an ISO datetime."),
+    _moment_option("--until", "Before this time (exclusive): a date, an ISO datetime, or 1d ago."),
 ]
 Actor = Annotated[str | None, typer.Option("--actor", help="Exact actor (user id, cli:<name>).")]
 Action = Annotated[
@@ -180,7 +191,11 @@ def export_events(
     wanted = EventFilter(chain_ref(tenant), actor, action, target, outcome, since, until)
     # Closed on the way out: a stream left half read would give its database connection back
     # only when collected, after the facade (and its pool) is gone.
-    with open_rolegate(ctx) as rg, closing(rg.audit.export(**wanted.keywords())) as events:
+    with (
+        open_rolegate(ctx) as rg,
+        progress_bar("Exporting audit events", shares_stdout=output == STDOUT) as progress,
+        closing(rg.audit.export(**wanted.keywords(), progress=progress)) as events,
+    ):
         first = next(events, None)  # a bad filter or tenant fails before any file is made
         with _opened(output) as stream:
             count = write_lines(stream, events, first)
@@ -231,8 +246,8 @@ def _opened(output: str) -> Iterator[TextIO]:
 @app.command("verify")
 def verify_chains(ctx: typer.Context, tenant: Tenant = None, as_json: Json = False) -> None:
     """Check every chain (or TENANT's) link by link; exit 1 if any is broken."""
-    with open_rolegate(ctx) as rg:
-        reports = rg.audit.verify(tenant=chain_ref(tenant))
+    with open_rolegate(ctx) as rg, progress_bar("Verifying audit chains") as progress:
+        reports = rg.audit.verify(tenant=chain_ref(tenant), progress=progress)
     broken = [report for report in reports if not report.is_intact]
     if as_json:
         print_json(reports)
@@ -292,7 +307,7 @@ def prune_events(
             "--before",
             metavar="DATE",
             parser=parse_moment,
-            help="Delete events older than this: 2026-01-31 (UTC) or an ISO datetime.",
+            help="Delete events older than this: 2026-01-31 (UTC), an ISO datetime, or 90d ago.",
         ),
     ],
     tenant: Tenant = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 
 from sqlalchemy import Select, false, or_, select
@@ -79,11 +79,13 @@ class AssignmentService:
         role: Ref,
         *,
         expires_at: datetime | None = None,
+        expires_in: timedelta | None = None,
         actor: str | None = None,
         caller: Principal | None = None,
         require_member: bool = False,
     ) -> Assignment:
-        """Give ``user`` ``role`` in ``tenant``, until ``expires_at`` if given.
+        """Give ``user`` ``role`` in ``tenant``, until ``expires_at`` (or for ``expires_in``
+        from now) if given.
 
         Assigning a role the user already holds sets the new expiry (or none): the way to
         extend or shorten time-bound access. See :meth:`upsert` for ``caller`` and
@@ -94,6 +96,7 @@ class AssignmentService:
             user,
             role,
             expires_at=expires_at,
+            expires_in=expires_in,
             actor=actor,
             caller=caller,
             require_member=require_member,
@@ -106,6 +109,7 @@ class AssignmentService:
         role: Ref,
         *,
         expires_at: datetime | None = None,
+        expires_in: timedelta | None = None,
         actor: str | None = None,
         caller: Principal | None = None,
         require_member: bool = False,
@@ -123,7 +127,7 @@ class AssignmentService:
         Calls for one user in one tenant apply one after another (the membership row is locked),
         so identical concurrent calls make one assignment, audited once.
         """
-        expires_at = self._check_expiry(expires_at)
+        expires_at = self._check_expiry(expires_at, expires_in)
         with audit_refusals(self._ctx, caller, "role.assign"), self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             user_row = require_user(tx, user)
@@ -321,8 +325,19 @@ class AssignmentService:
             details={"username": user.username, "role": role.name, **details},
         )
 
-    def _check_expiry(self, expires_at: datetime | None) -> datetime | None:
+    def _check_expiry(
+        self, expires_at: datetime | None, expires_in: timedelta | None
+    ) -> datetime | None:
         """The expiry in UTC, as the database gives it back, so values and audit agree."""
+        if expires_in is not None:
+            if expires_at is not None:
+                raise InvalidExpiry("give expires_at or expires_in, not both")
+            if expires_in <= timedelta(0):
+                raise InvalidExpiry(f"expires_in {expires_in} is not a positive duration")
+            try:
+                expires_at = self._ctx.now() + expires_in
+            except OverflowError:
+                raise InvalidExpiry("expires_in runs past the year 9999") from None
         if expires_at is None:
             return None
         if expires_at.tzinfo is None:

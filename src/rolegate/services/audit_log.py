@@ -34,6 +34,7 @@ from rolegate.services._context import ServiceContext, require_tenant
 from rolegate.services.audit_read import AuditFilter, event_entity
 from rolegate.services.keys import KeyService
 from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged, sort_key
+from rolegate.types import Progress
 
 SEAL: Final = "seal"
 PRUNE: Final = "prune"
@@ -46,6 +47,29 @@ _NEWEST_FIRST: Final = Order(
 
 #: What a user sees of their own trail: sign-ins, sessions, password changes, refusals.
 SECURITY_PREFIXES: Final = ("auth.", "session.", "user.password_", "authz.escalation_denied")
+
+
+class _Tally:
+    """Events done out of ``total``, told to ``progress`` every :data:`_BATCH` of them (and by
+    :meth:`reach`); without ``progress`` it only counts."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self._progress, self.total, self.done = progress, total, 0
+        self._tell()
+
+    def step(self) -> None:
+        self.done += 1
+        if self.done % _BATCH == 0:
+            self._tell()
+
+    def reach(self, done: int) -> None:
+        """Count ``done`` as done (the end of a chain, its unread rest included) and tell."""
+        self.done = done
+        self._tell()
+
+    def _tell(self) -> None:
+        if self._progress is not None:
+            self._progress(min(self.done, self.total), self.total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,30 +143,51 @@ class AuditService:
         outcome: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        progress: Progress | None = None,
     ) -> Generator[AuditEvent, None, None]:
         """Every matching event, chain by chain in chain order (oldest first), streamed: rows are
         fetched a thousand at a time (a server-side cursor on PostgreSQL), so millions of events
         never sit in memory. One tenant's export is its chain, as ``docs/verify_audit.py``
-        checks it."""
+        checks it. ``progress`` is told the events yielded out of those matching (one more
+        query, made only for it)."""
         wanted = AuditFilter(actor, action, target, outcome, since, until)
         with self._ctx.db.reading() as session:
             query = self._matching(session, tenant, wanted)
+            total = 0
+            if progress is not None:
+                total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            tally = _Tally(progress, total)
             query = query.order_by(AuditEventRecord.chain_id, AuditEventRecord.seq)
             query = query.execution_options(yield_per=_BATCH)
             rows = session.scalars(query)
             try:
                 for row in rows:
                     yield event_entity(row)
+                    tally.step()
+                tally.reach(tally.done)
             finally:
                 rows.close()  # also when the reader stops early
 
-    def verify(self, *, tenant: Ref | None = None) -> list[ChainReport]:
+    def verify(
+        self, *, tenant: Ref | None = None, progress: Progress | None = None
+    ) -> list[ChainReport]:
         """Walk every chain (or ``tenant``'s) and report, per chain, the first broken link:
-        an event edited, deleted, inserted or moved, a tail cut off, a bad signed anchor."""
+        an event edited, deleted, inserted or moved, a tail cut off, a bad signed anchor.
+        ``progress`` is told the events checked out of those stored (one more query, made
+        only for it); the events of a chain after its break count as checked."""
         with self._ctx.db.reading() as session:
             chains = self._chains(session, tenant)
             labels = _labels(session)
-            return [self._verify_chain(session, chain, labels) for chain in chains]
+            sizes = {}
+            if progress is not None:
+                sizes = _chain_sizes(session, None if tenant is None else chains)
+            tally = _Tally(progress, sum(sizes.values()))
+            reports = []
+            for chain in chains:
+                start = tally.done
+                reports.append(self._verify_chain(session, chain, labels, tally))
+                tally.reach(start + sizes.get(chain, 0))
+            return reports
 
     def seal(self, *, tenant: Ref | None = None) -> list[AuditAnchor]:
         """Sign the head of every chain (or ``tenant``'s) with the audit seal key (never a key
@@ -228,7 +273,9 @@ class AuditService:
         )
         return sorted(session.scalars(known))
 
-    def _verify_chain(self, session: Session, chain: UUID, labels: dict[UUID, str]) -> ChainReport:
+    def _verify_chain(
+        self, session: Session, chain: UUID, labels: dict[UUID, str], tally: _Tally
+    ) -> ChainReport:
         head = session.get(AuditChainRecord, chain)
         head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
         anchors = [self._checked(session, row) for row in _anchor_rows(session, chain)]
@@ -237,7 +284,7 @@ class AuditService:
         walk = ChainWalk(after_seq=start.seq, after_hash=start.hash) if start else ChainWalk()
         # Only seals whose signature holds vouch for the events; a bad one is reported itself.
         sealed = {a.row.seq: a.row.hash for a in anchors if a.row.kind == SEAL and not a.problem}
-        rewritten = _walk(session, chain, walk, sealed)
+        rewritten = _walk(session, chain, walk, sealed, tally)
         broken = walk.end(head_seq=head_seq, head_hash=head_hash) or rewritten
         if broken is None:
             problem = _anchor_problem(anchors, walk.seq)
@@ -316,7 +363,17 @@ def _chain_id(session: Session, tenant: Ref) -> UUID:
     return tenant if isinstance(tenant, UUID) else chain_of(require_tenant(session, tenant).id)
 
 
-def _walk(session: Session, chain: UUID, walk: ChainWalk, sealed: dict[int, str]) -> Break | None:
+def _chain_sizes(session: Session, chains: Sequence[UUID] | None) -> dict[UUID, int]:
+    """How many events each of ``chains`` (every chain: None) stores."""
+    query = select(AuditEventRecord.chain_id, func.count()).group_by(AuditEventRecord.chain_id)
+    if chains is not None:
+        query = query.where(AuditEventRecord.chain_id.in_(chains))
+    return {chain: count for chain, count in session.execute(query)}
+
+
+def _walk(
+    session: Session, chain: UUID, walk: ChainWalk, sealed: dict[int, str], tally: _Tally
+) -> Break | None:
     """Feed ``chain``'s events to ``walk`` in order, streamed, until it breaks. Returns the first
     sealed event whose hash is not the one signed: the chain was rewritten and re-hashed from
     there on, which its links alone cannot show."""
@@ -329,6 +386,7 @@ def _walk(session: Session, chain: UUID, walk: ChainWalk, sealed: dict[int, str]
     )
     try:
         for row in events:
+            tally.step()
             if not walk.step(link_fields(row), row.hash):
                 break
             if differs is None and sealed.get(row.seq, row.hash) != row.hash:

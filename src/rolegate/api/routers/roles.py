@@ -277,6 +277,7 @@ def assign_role(
         user,
         role,
         expires_at=body.expires_at if body else None,
+        expires_in=body.expires_in if body else None,
         actor=caller.actor,
         caller=caller.principal,
         require_member=True,

@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Final
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from rolegate.api.schemas.common import GrantName, PatchModel, RequestModel, RoleName, RoleRef
+from rolegate.durations import DurationText
 from rolegate.entities import Assignment, Role
 from rolegate.services.pages import Page
 from rolegate.services.resources import MAX_DESCRIPTION
@@ -100,9 +101,28 @@ class RolePage(BaseModel):
 
 
 class AssignmentPut(RequestModel):
-    """The assignment to hold: until `expires_at` (with a time zone), or without end."""
+    """The assignment to hold: until `expires_at`, for `expires_in` from now, or without
+    end. The two are exclusive."""
 
-    expires_at: datetime | None = None
+    expires_at: datetime | None = Field(
+        None,
+        description="when the assignment ends: an ISO 8601 timestamp with a time zone",
+        examples=["2030-01-31T18:00:00Z"],
+    )
+    expires_in: DurationText | None = Field(
+        None,
+        description=(
+            "how long from now the assignment lasts: an ISO 8601 duration (P7D, PT90M, "
+            "P1DT12H) or 90s, 90m, 12h, 7d, 2w; the response gives the expires_at it makes"
+        ),
+        examples=["P7D", "12h"],
+    )
+
+    @model_validator(mode="after")
+    def _one_end(self) -> AssignmentPut:
+        if self.expires_at is not None and self.expires_in is not None:
+            raise ValueError("give expires_at or expires_in, not both")
+        return self
 
 
 class AssignmentRead(BaseModel):
