@@ -8,6 +8,7 @@ resident.
 from __future__ import annotations
 
 import gc
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -220,3 +221,42 @@ def watcher_effect(
             )
     (off, off_each), (on, on_each) = found[False], found[True]
     return WatcherEffect(len(calls), on, off, on_each, off_each)
+
+
+@dataclass(frozen=True, slots=True)
+class TrailEffect:
+    """Warm checks over the same queries with the decision trail off and on (the default
+    settings: every denial handed to the trail, its writer writing alongside)."""
+
+    calls: int
+    denied: int  # of the calls: each one a decision record with the trail on
+    off: Spread  # per call, per repeat
+    on: Spread
+    ratios: tuple[float, ...]  # on / off, repeat by repeat (the two take turns in each)
+
+    @property
+    def on_over_off(self) -> float:
+        """The median of the per-repeat ratios: a slow patch falling on both cancels out."""
+        return statistics.median(self.ratios)
+
+
+def trail_effect(
+    open_rolegate: Callable[[bool], Rolegate], calls: list[Call], *, denied: int, repeats: int
+) -> TrailEffect:
+    """Time ``calls`` on two Rolegates open at once on the same database, the trail off and
+    on (``open_rolegate(trail)``), taking turns in each repeat, after checking every answer
+    agrees. Neither compiles while timed: both checked every call before."""
+    with open_rolegate(False) as off, open_rolegate(True) as on:
+        for user, permission, tenant in calls:
+            expect(
+                "trail on and off agree",
+                on.check(user, permission, tenant=tenant),
+                off.check(user, permission, tenant=tenant),
+            )
+        runs: dict[str, list[float]] = {"off": [], "on": []}
+        for repeat in range(repeats):
+            order = (("off", off), ("on", on)) if repeat % 2 else (("on", on), ("off", off))
+            for name, rg in order:
+                runs[name].append(per_op({name: rg.check}, calls, repeats=1)[name].median)
+    ratios = tuple(a / b for a, b in zip(runs["on"], runs["off"], strict=True))
+    return TrailEffect(len(calls), denied, Spread.of(runs["off"]), Spread.of(runs["on"]), ratios)

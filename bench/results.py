@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.backend import Listing
-from bench.hot import HotPath, Residency, WatcherEffect
+from bench.hot import HotPath, Residency, TrailEffect, WatcherEffect
 from bench.measure import Spread
 from bench.ready import Ready
 
@@ -43,6 +43,7 @@ class SizeRun:
     residency: Residency
     settled_bytes_per_entry: float  # memory per snapshot after the timed checks
     watcher: WatcherEffect
+    trail: TrailEffect  # warm checks with the decision trail on (the default) and off
     sqlite: BackendRun
     postgresql: BackendRun | None
     casbin: CasbinRun | None

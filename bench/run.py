@@ -61,10 +61,12 @@ from bench.cache import rows as cache_rows
 from bench.hot import (
     HotPath,
     Residency,
+    TrailEffect,
     WatcherEffect,
     fill_cache,
     measure_hot,
     settled_bytes_per_entry,
+    trail_effect,
     watcher_effect,
 )
 from bench.http import COLUMNS as HTTP_COLUMNS
@@ -415,7 +417,7 @@ def run_size(spec: WorkloadSpec, args: argparse.Namespace) -> SizeRun:
         sqlite_load = load(workload, sqlite_url)
         _say(f"  loaded {sqlite_load.rows:,} rows in {sqlite_load.seconds:.1f} s (SQLite)")
         postgres_load = load(workload, args.postgres_url) if args.postgres_url else None
-        residency, settled, hot, watcher, sqlite = _on_sqlite(
+        residency, settled, hot, watcher, trail, sqlite = _on_sqlite(
             workload, sqlite_url, settings, sqlite_load, args
         )
     postgresql = None
@@ -436,6 +438,7 @@ def run_size(spec: WorkloadSpec, args: argparse.Namespace) -> SizeRun:
         residency,
         settled,
         watcher,
+        trail,
         sqlite,
         postgresql,
         casbin,
@@ -463,7 +466,7 @@ def _on_sqlite(
     settings: Settings,
     loaded: LoadReport,
     args: argparse.Namespace,
-) -> tuple[Residency, float, HotPath, WatcherEffect, BackendRun]:
+) -> tuple[Residency, float, HotPath, WatcherEffect, TrailEffect, BackendRun]:
     """Everything measured in-process on SQLite: cold first, then warm, then database-bound."""
     with Rolegate(url, settings=settings) as rg:
         warm_policies(rg, workload)
@@ -480,9 +483,16 @@ def _on_sqlite(
             [(q.user, q.permission, q.tenant) for q in workload.queries[: args.batch]],
             repeats=args.repeats,
         )
+        _say("  timing warm checks with the decision trail on and off")
+        trail = trail_effect(
+            lambda on: Rolegate(url, settings=settings.model_copy(update={"audit_decisions": on})),
+            [(q.user, q.permission, q.tenant) for q in workload.queries],
+            denied=sum(not q.allowed for q in workload.queries),
+            repeats=args.repeats,
+        )
         _say("  SQLite: who_can, cold checks after a change, ready time")
         sqlite = _database_bound(rg, "SQLite", loaded, workload, url, args, first)
-        return residency, settled, hot, watcher, sqlite
+        return residency, settled, hot, watcher, trail, sqlite
 
 
 def _database_bound(

@@ -124,6 +124,16 @@ def _hot(runs: Sequence[SizeRun]) -> list[Row]:
         ),
         _row(
             runs,
+            "warm check, decision trail on (the default) / off, same run (median)",
+            lambda r: (
+                f"{_ns(r.trail.on.median)} / {_ns(r.trail.off.median)} "
+                f"({r.trail.on_over_off:.2f}×; {r.trail.denied / r.trail.calls:.0%} denials)"
+            ),
+            "≤ 1.3×",
+            lambda r: r.trail.on_over_off <= 1.3,
+        ),
+        _row(
+            runs,
             "check_many of 100 permissions, per call",
             lambda r: _us(r.hot.check_many.median),
             "≤ 30 µs",

@@ -60,6 +60,9 @@ def test_benchmark_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert (run["casbin"] is not None) == casbin_peer.available()
     labels = [row["label"] for row in report["table"]]
     assert any(label.startswith("warm check, median") for label in labels)
+    assert any(label.startswith("warm check, decision trail on") for label in labels)
+    assert run["trail"]["calls"] == 200 and run["trail"]["denied"] == 100
+    assert len(run["trail"]["ratios"]) == 1 and run["trail"]["ratios"][0] > 0
     auth = report["auth"]
     assert [t["algorithm"] for t in auth["tokens"]] == ["ES256", "EdDSA", "RS256", "HS256"]
     assert auth["tokens"][0]["verify_first"]["samples"] == 1  # one round after the warm-up

@@ -10,19 +10,17 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from uuid import UUID
 
-from rolegate.audit.origin import current_origin
 from rolegate.audit.recorder import AuditRecorder
 from rolegate.authn.keys import ASYMMETRIC, SYMMETRIC, KeyRing
 from rolegate.authn.passwords import Argon2Hasher, PasswordHasher, PasswordPolicy
 from rolegate.authn.throttle import FailureRate, ThrottlePolicy
 from rolegate.authn.tokens import TokenRules
-from rolegate.authz.cache import Authorizer, CacheStats, Key
+from rolegate.authz.cache import Authorizer, CacheStats
 from rolegate.authz.changes import Change
 from rolegate.authz.decision import Decision, Reason
 from rolegate.authz.evaluate import HeldRole, decide, effective_permissions, held_roles
 from rolegate.authz.freshness import Freshness, FreshnessReading
 from rolegate.authz.holders import HolderPage
-from rolegate.authz.snapshot import Snapshot
 from rolegate.authz.watch import ChangeWatcher
 from rolegate.config import Settings
 from rolegate.db.engine import Database
@@ -35,7 +33,7 @@ from rolegate.services.access import AccessService
 from rolegate.services.assignments import AssignmentService
 from rolegate.services.audit_log import AuditService
 from rolegate.services.auth import AuthPolicy, AuthService
-from rolegate.services.decisions import ALLOWED, DENIED, DecisionLog
+from rolegate.services.decisions import DecisionLog
 from rolegate.services.invitations import InvitationService
 from rolegate.services.keys import KeyService
 from rolegate.services.memberships import MembershipService
@@ -56,7 +54,6 @@ MAX_PAGE_SIZE = 1000
 CONFIRM_EVERY = 0.25
 #: What the warm path reads while the policy may be stale: nothing, so every check takes the
 #: slow path, which denies (see :meth:`Rolegate.check`).
-_NO_SNAPSHOTS: dict[Key, Snapshot] = {}
 
 Ref = str | UUID
 
@@ -109,11 +106,7 @@ class Rolegate:
             self.db.dispose()  # nobody can close a Rolegate that was never returned
             raise
         self._timer = _timer_of(clock)
-        self._freshness = Freshness(
-            bound,
-            on_transition=self._staleness_changed,
-            on_demand=not self.settings.watch_changes,
-        )
+        self._freshness = Freshness(bound, on_demand=not self.settings.watch_changes)
         try:
             self._authz = Authorizer(
                 self.db,
@@ -126,7 +119,9 @@ class Rolegate:
         except BaseException:
             self.db.dispose()
             raise
-        self._snapshots = self._authz.snapshots
+        # The checks are the authorizer's own bound methods: no frame of the facade's.
+        self.check = self._authz.check  # type: ignore[method-assign]
+        self.check_many = self._authz.check_many  # type: ignore[method-assign]
         self._watcher = ChangeWatcher(
             self.db,
             self._authz.catch_up,
@@ -148,8 +143,7 @@ class Rolegate:
         self.roles = RoleService(ctx)
         self.assignments = AssignmentService(ctx)
         self.decisions = _decision_log(ctx, self.settings)
-        self._samples_allows = self.decisions is not None and self.decisions.sample_rate > 0.0
-        self._offer = self.decisions.offer if self.decisions is not None else None
+        self._authz.attach(self.decisions)
         self.access = AccessService(ctx, self._authz.snapshot, self.decisions)
         self.keys = KeyService(
             ctx,
@@ -225,39 +219,10 @@ class Rolegate:
         """Whether ``user`` may do ``permission`` in ``tenant``; any failure denies.
 
         With ``at_least`` (a revision a change returned), the answer reflects that change.
+        Each instance binds :meth:`Authorizer.check <rolegate.authz.check.Checks.check>`
+        itself in place of this method (the same signature): no frame is added.
         """
-        # The hot path, kept flat on purpose (every attribute and call costs tens of ns):
-        # a compiled snapshot, still valid, answers with one frozenset membership test.
-        try:
-            snapshot = self._snapshots.get((tenant, user))
-            if (
-                snapshot is None
-                or at_least is not None
-                or (snapshot.expiring and snapshot.valid_until <= self._timer())
-            ):
-                if at_least is not None:
-                    self._authz.wait_for(at_least)
-                snapshot = self._authz.snapshot(tenant, user)
-            else:
-                snapshot.recency.used = True  # eviction spares the snapshots read since a sweep
-            allowed = permission in snapshot.exact or (
-                snapshot.has_patterns and snapshot.grants.pattern_covers(permission)
-            )
-            # The decision trail: every denial; allows of audited permissions, or sampled.
-            if not allowed or snapshot.audited or self._samples_allows:
-                self._record(snapshot, user, tenant, permission, allowed=allowed)
-        except PolicyStale:  # logged once per transition, not per check
-            self._record_stale(user, tenant, permission)
-            return False
-        except Exception:
-            log.exception(
-                "check failed; denying (user=%r tenant=%r permission=%r)",
-                str(user),
-                str(tenant),
-                permission,
-            )
-            return False
-        return allowed
+        return self._authz.check(user, permission, tenant=tenant, at_least=at_least)
 
     def check_many(
         self,
@@ -268,27 +233,9 @@ class Rolegate:
         at_least: int | None = None,
     ) -> list[bool]:
         """One answer per permission, in order, for one user; any failure denies them all, but
-        a stale policy raises :class:`PolicyStale` (every permission recorded as denied)."""
-        wanted = list(permissions)
-        try:
-            self._authz.wait_for(at_least)
-            snapshot = self._authz.snapshot(tenant, user)
-            exact, grants = snapshot.exact, snapshot.grants
-            if not snapshot.has_patterns:
-                answers = [permission in exact for permission in wanted]
-            else:
-                answers = [p in exact or grants.pattern_covers(p) for p in wanted]
-            for permission, allowed in zip(wanted, answers, strict=True):
-                if not allowed or snapshot.audited or self._samples_allows:
-                    self._record(snapshot, user, tenant, permission, allowed=allowed)
-        except PolicyStale:
-            for permission in wanted:
-                self._record_stale(user, tenant, permission)
-            raise
-        except Exception:
-            log.exception("check_many failed; denying (user=%r tenant=%r)", str(user), str(tenant))
-            return [False] * len(wanted)
-        return answers
+        a stale policy raises :class:`PolicyStale` (every permission recorded as denied).
+        Bound per instance, as :meth:`check` is."""
+        return self._authz.check_many(user, permissions, tenant=tenant, at_least=at_least)
 
     def check_pairs(
         self,
@@ -391,46 +338,12 @@ class Rolegate:
     def close(self) -> None:
         """Write the buffered decision records, stop watching for changes and release database
         connections."""
+        self._authz.detach()  # later checks count their decisions as dropped
         if self.decisions is not None:
             self.decisions.close()
         self._watcher.stop()
         self._freshness.stop()
         self.db.dispose()
-
-    def _record(
-        self, snapshot: Snapshot, user: Ref, tenant: Ref, permission: str, *, allowed: bool
-    ) -> None:
-        """Hand a decision to the decision trail: every denial, and the allows it asks for."""
-        offer = self._offer
-        if offer is None:
-            return
-        if allowed:
-            decisions = self.decisions
-            if decisions is None or not decisions.should_record_allow(snapshot, permission):
-                return
-        action = ALLOWED if allowed else DENIED
-        offer((snapshot, permission, user, tenant, self._timer(), current_origin(), action))
-
-    def _record_stale(self, user: Ref, tenant: Ref, permission: str) -> None:
-        """Hand a check denied as stale to the decision trail (kept while the database is
-        down, dropped and counted when the buffer fills)."""
-        self._freshness.count_denial()
-        if self._offer is None:
-            return
-        cached = self._authz.snapshots.get((tenant, user))
-        snapshot = Snapshot.denied(
-            Reason.STALE,
-            tenant_id=cached.tenant_id if cached is not None else None,
-            user_id=cached.user_id if cached is not None else None,
-            revision=self._authz.revision,
-        )
-        self._record(snapshot, user, tenant, permission, allowed=False)
-
-    def _staleness_changed(self, stale: bool) -> None:
-        # The warm path reads ``_snapshots`` and nothing else: emptied, every check takes the
-        # slow path, which compares the clock with the deadline and denies. No attribute or
-        # clock read is added to the warm check for this (docs/benchmarks.md).
-        self._snapshots = _NO_SNAPSHOTS if stale else self._authz.snapshots
 
     def _on_commit(self, changes: Sequence[Change], revision: int) -> None:
         # This process's own change: stale for not one more check.

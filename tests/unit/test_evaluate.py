@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 
+from rolegate.authz.check import Checks
 from rolegate.authz.decision import Chain, Decision, Reason
-from rolegate.authz.evaluate import HeldRole, allows, decide, effective_permissions, held_roles
+from rolegate.authz.evaluate import HeldRole, decide, effective_permissions, held_roles
+from rolegate.authz.freshness import Freshness
 from rolegate.authz.snapshot import EMPTY_GRANTS, NEVER, Grants, Snapshot, grants_of
 from tests.factories import RandomPolicy, policy_of, random_policies, role_id, snapshot_of
 from tests.reference import active_roles, held_grants, reachable, role_specs
@@ -35,6 +37,20 @@ DIAMOND = {
 
 def decide_now(snapshot: Snapshot, permission: str, *, at: datetime = NOW) -> Decision:
     return decide(snapshot, permission, now=at.timestamp())
+
+
+def allows(snapshot: Snapshot, permission: str, *, at: datetime = NOW) -> bool:
+    """What the production check (:class:`Checks`, the code ``Rolegate.check`` runs) answers
+    with ``snapshot`` cached for (tenant, user), whether warm or through its slow path."""
+    checks = Checks(
+        {("acme", "alice"): snapshot},
+        snapshot=lambda tenant, user: snapshot.at(at.timestamp()),
+        wait_for=lambda revision: None,
+        revision=lambda: snapshot.revision,
+        timer=at.timestamp,
+        freshness=Freshness(60.0),
+    )
+    return checks.check("alice", permission, tenant="acme")
 
 
 def chain_set(decision: Decision) -> set[tuple[tuple[str, ...], str]]:

@@ -65,8 +65,10 @@ class DecisionTrail(Generic[Item, T]):
         self._capacity, self._batch, self._interval = capacity, batch, interval
         self._share = share
         self._stop = threading.Event()  # cuts a pause short at close
-        # deque.append and popleft are atomic under the GIL: offer() needs no lock.
-        self._buffer: deque[Item] = deque()
+        # deque.append and popleft are atomic under the GIL: neither offer() nor a check that
+        # appends to ``buffer`` itself (after comparing its length with the capacity) locks.
+        self.buffer: deque[Item] = deque()
+        self._buffer = self.buffer
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -89,6 +91,10 @@ class DecisionTrail(Generic[Item, T]):
     def stats(self) -> TrailStats:
         """The counters, now."""
         return TrailStats(self.written, self.dropped, len(self._buffer))
+
+    def dropped_one(self) -> None:
+        """Count one item refused by a full buffer (by a producer appending to it directly)."""
+        self._count_dropped(1)
 
     def _count_dropped(self, count: int) -> None:
         with self._drop_lock:
@@ -114,6 +120,11 @@ class DecisionTrail(Generic[Item, T]):
             self._buffer.clear()
             self._count_dropped(lost)
             log.error("audit: %d decision records could not be written at shutdown", lost)
+
+    def start(self) -> None:
+        """Start the writer now, for producers that append to :attr:`buffer` themselves (they
+        never wake it: it wakes every ``interval``)."""
+        self._start()
 
     def _start(self) -> None:
         with self._start_lock:

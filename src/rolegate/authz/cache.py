@@ -1,7 +1,8 @@
 """The authorizer: compiled snapshots in a bounded, precisely invalidated in-memory cache.
 
-The hot path (:meth:`Authorizer.check`) is one dict lookup and one frozenset membership test
-on a snapshot compiled earlier; it takes no lock and touches no database. Writers invalidate
+The hot path (:meth:`Authorizer.check`, bound from :class:`rolegate.authz.check.Checks`) is
+one dict lookup and one frozenset membership test on a snapshot compiled earlier; it takes no
+lock and touches no database. Writers invalidate
 under a lock. Every committed change carries a policy revision: changes made through this
 process are applied at commit, changes made by other processes arrive through
 :class:`rolegate.authz.watch.ChangeWatcher`, and ``at_least`` makes a caller wait until a given
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change, Scope
+from rolegate.authz.check import Checks, Key
 from rolegate.authz.compile import (
     REVISION,
     PolicySource,
@@ -41,8 +43,6 @@ from rolegate.db.engine import Database
 from rolegate.db.lookup import find_tenant
 from rolegate.db.models import MembershipRecord, PolicyChangeRecord, TenantRecord, UserRecord
 from rolegate.errors import StorageError, TenantNotFound
-
-Key = tuple[Hashable, Hashable]  # (tenant reference, user reference) exactly as callers pass them
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,18 @@ class Authorizer:
         freshness.confirm(started)
         self._compiles = 0
         self._own: set[int] = set()  # revisions committed here, applied ahead of the log
+        checks = Checks(
+            self._entries,
+            snapshot=self.snapshot,
+            wait_for=self.wait_for,
+            revision=lambda: self._revision,
+            timer=timer,
+            freshness=freshness,
+        )
+        # The checks' own bound methods: a check through the facade is one frame.
+        self.check = checks.check
+        self.check_many = checks.check_many
+        self.attach, self.detach = checks.attach, checks.detach
 
     @property
     def revision(self) -> int:
@@ -110,7 +122,7 @@ class Authorizer:
     @property
     def snapshots(self) -> Mapping[Key, Snapshot]:
         """The compiled snapshots by (tenant, user) as callers named them; read without a lock
-        by the hot path (``Rolegate.check``), which calls :meth:`snapshot` on a miss."""
+        by the checks (:mod:`rolegate.authz.check`), which call :meth:`snapshot` on a miss."""
         return self._entries
 
     def snapshot(self, tenant: Hashable, user: Hashable) -> Snapshot:

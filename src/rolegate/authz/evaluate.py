@@ -1,4 +1,5 @@
-"""Deciding on a compiled :class:`Snapshot`: pure functions, no I/O, no database."""
+"""Deciding on a compiled :class:`Snapshot` with reasons and chains: pure functions, no I/O,
+no database. The check itself, which answers with a bool, is :mod:`rolegate.authz.check`."""
 
 from __future__ import annotations
 
@@ -14,11 +15,6 @@ from rolegate.authz.snapshot import (
     TenantPolicy,
     is_permission_name,
 )
-
-
-def allows(snapshot: Snapshot, permission: str) -> bool:
-    """Whether the snapshot's grants (as of its making) cover ``permission``: the hot path."""
-    return snapshot.grants.covers(permission)
 
 
 def decide(snapshot: Snapshot, permission: str, *, now: float) -> Decision:

@@ -63,6 +63,11 @@ class Freshness:
             target=self._watch, name="rolegate-freshness", daemon=True
         )
 
+    def listen(self, on_transition: Callable[[bool], None]) -> None:
+        """Call ``on_transition(stale)`` at each transition from now on (one listener: the
+        checks, which switch their warm path)."""
+        self._on_transition = on_transition
+
     @property
     def is_stale(self) -> bool:
         """Whether the deadline has passed: decided by the clock alone."""

@@ -89,7 +89,7 @@ class AccessService:
             if self._decisions is not None:  # a denied API call: a security event
                 at = self._ctx.now().timestamp()
                 origin = current_origin()
-                record = (source, permission, caller.user_id, tenant, at, origin, API_DENIED)
+                record = (source, permission, tenant, caller.user_id, at, origin, API_DENIED)
                 self._decisions.offer(record)
             raise Forbidden(permission, tenant=str(tenant))
         return target

@@ -9,16 +9,17 @@ is the one the check would have given, at the policy revision it was decided at.
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from rolegate.audit.origin import Origin
+from rolegate.audit.origin import current_origin
 from rolegate.audit.recorder import AuditEntry, PendingEvent
 from rolegate.audit.trail import DecisionTrail
+from rolegate.authz.check import DecisionRecord
 from rolegate.authz.evaluate import decide
 from rolegate.authz.snapshot import Snapshot
-from rolegate.db.lookup import Ref
 from rolegate.services._context import ServiceContext
 
 ALLOWED: Final = "authz.allowed"
@@ -26,16 +27,10 @@ DENIED: Final = "authz.denied"
 API_DENIED: Final = "api.denied"  # a management call refused for want of a permission
 
 
-#: What one decision was made from, explained when written, not when checked: the snapshot,
-#: the permission, the user and tenant as the caller named them (the snapshot has no id for an
-#: unknown one), the check's time (POSIX seconds), the request's origin, and the action. A plain
-#: tuple: a check builds one per denial, and a dataclass's ``__init__`` costs several times as
-#: much (docs/benchmarks.md, "Decision trail").
-DecisionRecord = tuple[Snapshot, str, Ref, Ref, float, Origin | None, str]
-
-
 class DecisionLog:
-    """Decides which decisions are recorded and hands them to a :class:`DecisionTrail`."""
+    """The checks' :class:`~rolegate.authz.check.DecisionSink`: decides which allows are
+    recorded, and its :class:`DecisionTrail` buffers the records and writes them as events,
+    explained when written, not when checked (:func:`describe`)."""
 
     def __init__(
         self,
@@ -49,6 +44,7 @@ class DecisionLog:
     ) -> None:
         self._ctx = ctx
         self.sample_rate = sample_rate
+        self.samples_allows = sample_rate > 0.0
         self.trail: DecisionTrail[DecisionRecord, PendingEvent] = DecisionTrail(
             describe,
             self._write,
@@ -57,6 +53,15 @@ class DecisionLog:
             interval=interval,
             share=share,
         )
+        # What the checks append to, and read the request's origin with (DecisionSink).
+        self.buffer: deque[DecisionRecord] = self.trail.buffer
+        self.capacity = capacity
+        self.context: Callable[[], Any] = current_origin
+        self.trail.start()  # the checks append without waking it: it wakes every interval
+
+    def dropped(self) -> None:
+        """Count a record a check could not buffer (the buffer was full)."""
+        self.trail.dropped_one()
 
     def should_record_allow(self, snapshot: Snapshot, permission: str) -> bool:
         """Whether an allowed check is recorded: an audited permission, or drawn in the sample."""
@@ -66,8 +71,8 @@ class DecisionLog:
 
     @property
     def offer(self) -> Callable[[DecisionRecord], None]:
-        """Buffer a record; never blocks (see :class:`DecisionTrail`). The trail's own bound
-        method, so a check pays for one call, not two."""
+        """Buffer a record made outside the checks (a management call refused for want of a
+        permission); never blocks (see :class:`DecisionTrail`)."""
         return self.trail.offer
 
     def close(self) -> None:
@@ -81,7 +86,7 @@ class DecisionLog:
 
 def describe(record: DecisionRecord) -> PendingEvent:
     """The audit event of a decision: its reason and chains as ``explain`` gives them."""
-    snapshot, permission, user, tenant, at, origin, action = record
+    snapshot, permission, tenant, user, at, origin, action = record
     decision = decide(snapshot, permission, now=at)
     details: dict[str, Any] = {
         "permission": permission,
@@ -98,7 +103,7 @@ def describe(record: DecisionRecord) -> PendingEvent:
         details["route"] = origin.route
     subject = str(snapshot.user_id) if snapshot.user_id is not None else str(user)
     entry = AuditEntry(
-        action=ALLOWED if decision.allowed else action,
+        action=ALLOWED if decision.allowed else action or DENIED,
         target_type="user",
         target_id=subject,
         actor=origin.actor if origin is not None and origin.actor else subject,
