@@ -7,7 +7,8 @@ database at once, each warmed up (``warm_up``; the run asserts no compile while 
 
 - *off*: ``Settings(audit_decisions=False)``: no trail at all;
 - *on*: the default settings: every denial is handed to the trail, and its writer thread wakes
-  once 500 are buffered, so it writes *while* the loop runs and shares the interpreter with it;
+  every ``audit_flush_interval`` (0.5 s) and writes what it finds, in batches of 500, *while*
+  the loops run, sharing the interpreter with them;
 - *held back*: on, but the writer waits for 10,000 buffered (``audit_batch_size``) or a minute
   (``audit_flush_interval``), longer than a round: the loop pays the hand-off alone.
 
