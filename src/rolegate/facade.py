@@ -45,7 +45,7 @@ from rolegate.services.resources import ResourceService
 from rolegate.services.roles import RoleService
 from rolegate.services.tenants import TenantService
 from rolegate.services.users import UserService
-from rolegate.types import Clock
+from rolegate.types import Clock, Ref
 
 log = logging.getLogger("rolegate")
 
@@ -57,8 +57,6 @@ CONFIRM_EVERY = 0.25
 #: What the warm path reads while the policy may be stale: nothing, so every check takes the
 #: slow path, which denies (see :meth:`Rolegate.check`).
 _NO_SNAPSHOTS: dict[Key, Snapshot] = {}
-
-Ref = str | UUID
 
 
 def _utcnow() -> datetime:

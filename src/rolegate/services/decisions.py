@@ -18,8 +18,8 @@ from rolegate.audit.recorder import AuditEntry, PendingEvent
 from rolegate.audit.trail import DecisionTrail
 from rolegate.authz.evaluate import decide
 from rolegate.authz.snapshot import Snapshot
-from rolegate.db.lookup import Ref
 from rolegate.services._context import ServiceContext
+from rolegate.types import Ref
 
 ALLOWED: Final = "authz.allowed"
 DENIED: Final = "authz.denied"

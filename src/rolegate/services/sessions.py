@@ -24,7 +24,7 @@ from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, pag
 from rolegate.types import Ref
 
 #: What names a session: its id (or its text), the session, a token pair or a principal of it.
-SessionRef = UUID | str | SessionValue | Principal | TokenPair
+SessionRef = Ref | SessionValue | Principal | TokenPair
 
 
 class SessionService:
