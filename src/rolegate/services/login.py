@@ -94,27 +94,42 @@ class LoginService:
                 )
                 if ended:
                     self._ctx.bump(tx, *ended)
-            row = SessionRecord(
-                user_id=user.id,
-                tenant_id=tenant_row.id,
-                created_at=now,
-                last_used_at=now,
-                expires_at=now + self._lifetime,
-                created_ip=client.ip,
-                created_user_agent=client.user_agent,
-                last_ip=client.ip,
-                last_user_agent=client.user_agent,
-                device=device,
-            )
-            tx.add(row)
-            tx.flush()
-            tx.add(RefreshTokenRecord(session_id=row.id, token_hash=digest, created_at=now))
-            return row
+            return self._open(tx, user, tenant_row, client, device, digest, now=now)
 
         row, tenant_row = self._check.run(
             username_or_email, password, tenant, client, open_session, new_password=new_password
         )
         return self._pair(row, tenant_row.slug, refresh, signer)
+
+    def _open(
+        self,
+        tx: Session,
+        user: UserRecord,
+        tenant_row: TenantRecord,
+        client: Client,
+        device: str,
+        refresh_digest: str,
+        *,
+        now: datetime,
+    ) -> SessionRecord:
+        """A new session of ``user`` in ``tenant_row`` from ``client``, and its first refresh
+        token (by digest: the token itself is only ever returned, never stored)."""
+        row = SessionRecord(
+            user_id=user.id,
+            tenant_id=tenant_row.id,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + self._lifetime,
+            created_ip=client.ip,
+            created_user_agent=client.user_agent,
+            last_ip=client.ip,
+            last_user_agent=client.user_agent,
+            device=device,
+        )
+        tx.add(row)
+        tx.flush()
+        tx.add(RefreshTokenRecord(session_id=row.id, token_hash=refresh_digest, created_at=now))
+        return row
 
     def change_password(
         self,
