@@ -43,7 +43,7 @@ from rolegate.services.resources import ResourceService
 from rolegate.services.roles import RoleService
 from rolegate.services.tenants import TenantService
 from rolegate.services.users import UserService
-from rolegate.types import Clock
+from rolegate.types import Clock, Ref
 
 log = logging.getLogger("rolegate")
 
@@ -54,8 +54,6 @@ MAX_PAGE_SIZE = 1000
 CONFIRM_EVERY = 0.25
 #: What the warm path reads while the policy may be stale: nothing, so every check takes the
 #: slow path, which denies (see :meth:`Rolegate.check`).
-
-Ref = str | UUID
 
 
 def _utcnow() -> datetime:

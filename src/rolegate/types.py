@@ -14,6 +14,10 @@ PermissionId = NewType("PermissionId", UUID)
 ResourceId = NewType("ResourceId", UUID)
 SessionId = NewType("SessionId", UUID)
 
+#: How callers name a stored object: its id, or its slug or name (a string that names nothing
+#: but parses as a UUID is tried as an id too, so the CLI can take either).
+Ref = str | UUID
+
 #: A returns-now callable; injected so tests can move time without sleeping.
 Clock = Callable[[], datetime]
 
@@ -30,6 +34,7 @@ __all__ = [
     "Clock",
     "PermissionId",
     "Progress",
+    "Ref",
     "ResourceId",
     "RoleId",
     "SessionId",

@@ -43,6 +43,7 @@ from rolegate.db.engine import Database
 from rolegate.db.lookup import find_tenant
 from rolegate.db.models import MembershipRecord, PolicyChangeRecord, TenantRecord, UserRecord
 from rolegate.errors import StorageError, TenantNotFound
+from rolegate.types import Ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,7 +404,7 @@ def _file_identity(db: Database) -> tuple[int, int] | None:
     return (found.st_dev, found.st_ino)
 
 
-def _ref(value: Hashable) -> str | UUID:
+def _ref(value: Hashable) -> Ref:
     if isinstance(value, str | UUID):
         return value
     raise TypeError(f"expected a name or a UUID, got {type(value).__name__}")

@@ -22,7 +22,7 @@ from rolegate.authz.snapshot import (
     TenantPolicy,
     grants_of,
 )
-from rolegate.db.lookup import Ref, find_tenant, find_user
+from rolegate.db.lookup import find_tenant, find_user
 from rolegate.db.models import (
     MembershipRecord,
     PermissionRecord,
@@ -35,6 +35,7 @@ from rolegate.db.models import (
     UserRoleRecord,
 )
 from rolegate.names import username_key
+from rolegate.types import Ref
 
 PolicySource = Callable[[Session, UUID, str, int], TenantPolicy]
 

@@ -26,6 +26,7 @@ from rolegate.durations import DURATION_FORMS, InvalidDuration, parse_duration, 
 from rolegate.entities import AuditAnchor, AuditEvent, ChainReport
 from rolegate.facade import Rolegate
 from rolegate.services.audit_read import chain_ref
+from rolegate.types import Ref
 
 app = typer.Typer(
     help="Read, export, verify, seal and prune the audit trail.", no_args_is_help=True
@@ -93,7 +94,7 @@ Outcome = Annotated[str | None, typer.Option("--outcome", help="success, failure
 class EventFilter:
     """The filters ``audit list`` and ``audit export`` share, as the service's keywords."""
 
-    tenant: str | UUID | None
+    tenant: Ref | None
     actor: str | None
     action: str | None
     target: str | None

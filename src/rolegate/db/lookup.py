@@ -1,7 +1,7 @@
 """Finding stored objects by id or by their unique name, shared by the services and the compiler.
 
-A reference is a ``UUID`` (an id) or a ``str`` (a slug or name; a string that names nothing but
-parses as a UUID is tried as an id too, so the CLI can take either).
+A reference (:data:`rolegate.types.Ref`) is a ``UUID`` (an id) or a ``str`` (a slug or name; a
+string that names nothing but parses as a UUID is tried as an id too, so the CLI can take either).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from rolegate.db.models import PermissionRecord, RoleRecord, TenantRecord, UserRecord
 from rolegate.names import email_keys, username_key
+from rolegate.types import Ref
 
 log = logging.getLogger(__name__)
 
-Ref = str | UUID
 Record = TypeVar("Record", TenantRecord, UserRecord, RoleRecord, PermissionRecord)
 
 

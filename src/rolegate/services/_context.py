@@ -19,7 +19,7 @@ from rolegate.authz.changes import Change
 from rolegate.authz.compile import read_revision
 from rolegate.authz.watch import CHANNEL
 from rolegate.db.engine import Database
-from rolegate.db.lookup import Ref, find_permission, find_role, find_tenant, find_user
+from rolegate.db.lookup import find_permission, find_role, find_tenant, find_user
 from rolegate.db.models import (
     PermissionRecord,
     PolicyChangeRecord,
@@ -29,7 +29,7 @@ from rolegate.db.models import (
     UserRecord,
 )
 from rolegate.errors import PermissionNotFound, RoleNotFound, TenantNotFound, UserNotFound
-from rolegate.types import Clock
+from rolegate.types import Clock, Ref
 
 SYSTEM_ACTOR = "system"
 _COMMITTED = "rolegate.committed"  # Session.info key: (changes, revision) of the transaction

@@ -28,7 +28,7 @@ from rolegate.authn.throttle import (
     client_key,
     tenant_key,
 )
-from rolegate.db.lookup import Ref, find_login, find_tenant
+from rolegate.db.lookup import find_login, find_tenant
 from rolegate.db.models import (
     LoginAttemptRecord,
     LoginThrottleRecord,
@@ -54,6 +54,7 @@ from rolegate.services._throttles import (
     state_of,
 )
 from rolegate.services.users import tenant_slugs_of
+from rolegate.types import Ref
 
 T = TypeVar("T")
 

@@ -24,11 +24,11 @@ from rolegate.authn.throttle import (
     starts_lockout,
     unlocked,
 )
-from rolegate.db.lookup import Ref
 from rolegate.db.models import LoginThrottleRecord
 from rolegate.entities import Lockout
 from rolegate.errors import InvalidInput
 from rolegate.services._context import ServiceContext, require_tenant, require_user
+from rolegate.types import Ref
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session
 from rolegate.audit.origin import current_origin
 from rolegate.authz.compile import compile_policy, compile_snapshot
 from rolegate.authz.snapshot import Snapshot
-from rolegate.db.lookup import Ref
 from rolegate.db.models import (
     PLATFORM_TENANT_ID,
     MembershipRecord,
@@ -50,6 +49,7 @@ from rolegate.names import grant_covers
 from rolegate.services._context import ServiceContext
 from rolegate.services.builtins import ROLES_ESCALATE
 from rolegate.services.decisions import API_DENIED, DecisionLog
+from rolegate.types import Ref
 
 #: The compiled view of (tenant, user) the engine answers checks from.
 SnapshotSource = Callable[[Ref, Ref], Snapshot]

@@ -10,7 +10,7 @@ from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
-from rolegate.db.lookup import Ref, find_role, find_user
+from rolegate.db.lookup import find_role, find_user
 from rolegate.db.models import (
     MembershipRecord,
     RoleRecord,
@@ -29,7 +29,7 @@ from rolegate.services._context import (
 from rolegate.services.access import audit_refusals, refuse_escalation, role_closure
 from rolegate.services.memberships import join_tenant, needs_consent
 from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
-from rolegate.types import UserId
+from rolegate.types import Ref, UserId
 
 #: A listing of assignments, by username then role name (unique together in one tenant).
 ASSIGNMENT_ORDER: Final = Order([UserRecord.username_key, RoleRecord.name])

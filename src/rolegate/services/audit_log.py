@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from rolegate.audit.chain import GENESIS, GLOBAL_CHAIN, Break, ChainWalk, chain_of
 from rolegate.audit.recorder import link_fields, lock_head
 from rolegate.authn.keys import Signer
-from rolegate.db.lookup import Ref
 from rolegate.db.models import (
     AuditAnchorRecord,
     AuditChainRecord,
@@ -34,7 +33,7 @@ from rolegate.services._context import ServiceContext, require_tenant
 from rolegate.services.audit_read import AuditFilter, event_entity
 from rolegate.services.keys import KeyService
 from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged, sort_key
-from rolegate.types import Progress
+from rolegate.types import Progress, Ref
 
 SEAL: Final = "seal"
 PRUNE: Final = "prune"

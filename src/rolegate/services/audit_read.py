@@ -13,7 +13,7 @@ from rolegate.db.models import AuditEventRecord
 from rolegate.entities import AuditEvent
 from rolegate.errors import InvalidInput
 from rolegate.services.pages import starts_with
-from rolegate.types import TenantId
+from rolegate.types import Ref, TenantId
 
 MAX_FILTER_LENGTH: Final = 300
 
@@ -65,7 +65,7 @@ class AuditFilter:
         return query.where(*conditions)
 
 
-def chain_ref(tenant: str | None) -> str | UUID | None:
+def chain_ref(tenant: str | None) -> Ref | None:
     """A tenant named at an edge, as the audit service takes it: text that reads as an id is a
     UUID (which also finds a deleted tenant's chain, and the nil UUID the global chain); any
     other text is a slug."""

@@ -17,13 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
-from rolegate.db.lookup import Ref
 from rolegate.db.models import InvitationRecord, MembershipRecord, TenantRecord, UserRecord
 from rolegate.entities import Invitation, Membership
 from rolegate.errors import InvitationExpired, InvitationNotFound
 from rolegate.services._context import ServiceContext, require_tenant, require_user
 from rolegate.services.memberships import invitation_entity, join_tenant, membership_entity
-from rolegate.types import UserId
+from rolegate.types import Ref, UserId
 
 
 class InvitationService:

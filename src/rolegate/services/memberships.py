@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
-from rolegate.db.lookup import Ref, find_user
+from rolegate.db.lookup import find_user
 from rolegate.db.models import (
     PLATFORM_TENANT_ID,
     InvitationRecord,
@@ -27,7 +27,7 @@ from rolegate.errors import InvitationExists, MembershipExists, MembershipNotFou
 from rolegate.services._context import ServiceContext, require_tenant, require_user
 from rolegate.services._sessions import end_sessions
 from rolegate.services.access import is_member_elsewhere
-from rolegate.types import UserId
+from rolegate.types import Ref, UserId
 
 #: How long an invitation can be accepted, unless the facade is configured otherwise.
 DEFAULT_INVITATION_TTL: Final = timedelta(days=7)

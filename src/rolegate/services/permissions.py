@@ -8,7 +8,7 @@ from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
-from rolegate.db.lookup import Ref, find_permission
+from rolegate.db.lookup import find_permission
 from rolegate.db.models import PermissionRecord, ResourceRecord, RolePermissionRecord, TenantRecord
 from rolegate.entities import Permission
 from rolegate.errors import InvalidName, PermissionExists
@@ -21,7 +21,7 @@ from rolegate.services.resources import (
     ensure_resource,
     find_resource,
 )
-from rolegate.types import PermissionId
+from rolegate.types import PermissionId, Ref
 
 #: A listing of permissions, by name.
 PERMISSION_ORDER: Final = Order([PermissionRecord.name, PermissionRecord.id])

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
-from rolegate.db.lookup import Ref, as_uuid
+from rolegate.db.lookup import as_uuid
 from rolegate.db.models import PermissionRecord, ResourceRecord, TenantRecord
 from rolegate.entities import Resource
 from rolegate.errors import InvalidInput, ResourceExists, ResourceNotFound
@@ -24,7 +24,7 @@ from rolegate.services.pages import (
     sort_key,
     starts_with,
 )
-from rolegate.types import ResourceId
+from rolegate.types import Ref, ResourceId
 
 #: A listing of resources, by name.
 RESOURCE_ORDER: Final = Order([ResourceRecord.name, ResourceRecord.id])

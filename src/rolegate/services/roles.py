@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
-from rolegate.db.lookup import Ref, find_permission
+from rolegate.db.lookup import find_permission
 from rolegate.db.models import (
     PermissionRecord,
     RoleInheritanceRecord,
@@ -50,7 +50,7 @@ from rolegate.services.pages import (
 )
 from rolegate.services.permissions import add_permission
 from rolegate.services.resources import description_text
-from rolegate.types import RoleId
+from rolegate.types import Ref, RoleId
 
 RoleSort = Literal["name", "created_at"]
 #: The keyset of each sort: its columns end with a unique one, so the order is total.

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
-from rolegate.db.lookup import Ref
 from rolegate.db.models import (
     DEFAULT_TENANT_ID,
     PLATFORM_TENANT_ID,
@@ -35,7 +34,7 @@ from rolegate.services.pages import (
     starts_with,
 )
 from rolegate.services.permissions import add_permission
-from rolegate.types import TenantId
+from rolegate.types import Ref, TenantId
 
 MAX_TENANT_NAME = 200
 _BUILT_IN = frozenset({DEFAULT_TENANT_ID, PLATFORM_TENANT_ID})

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from rolegate.authn.passwords import PasswordHasher, PasswordPolicy
 from rolegate.authz.changes import Change
-from rolegate.db.lookup import Ref, find_role
+from rolegate.db.lookup import find_role
 from rolegate.db.models import (
     PLATFORM_TENANT_ID,
     PLATFORM_TENANT_SLUG,
@@ -49,7 +49,7 @@ from rolegate.services.pages import (
     sort_key,
     starts_with,
 )
-from rolegate.types import UserId
+from rolegate.types import Ref, UserId
 
 MAX_FULL_NAME: Final = 200
 
