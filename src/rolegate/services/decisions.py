@@ -21,7 +21,6 @@ from rolegate.authz.check import DecisionRecord
 from rolegate.authz.evaluate import decide
 from rolegate.authz.snapshot import Snapshot
 from rolegate.services._context import ServiceContext
-from rolegate.types import Ref
 
 ALLOWED: Final = "authz.allowed"
 DENIED: Final = "authz.denied"
