@@ -29,9 +29,9 @@ from rolegate.authn.tokens import (
     refresh_token_hash,
 )
 from rolegate.authz.changes import Change, Scope
+from rolegate.builtins import DEFAULT_TENANT_SLUG
 from rolegate.db.lookup import Ref, find_user
 from rolegate.db.models import (
-    DEFAULT_TENANT_SLUG,
     LoginAttemptRecord,
     LoginThrottleRecord,
     RefreshTokenRecord,
@@ -42,13 +42,14 @@ from rolegate.db.models import (
 from rolegate.entities import Lockout, LoginAttempt, Principal, TokenPair
 from rolegate.entities import Session as SessionValue
 from rolegate.errors import InvalidInput, InvalidToken, RefreshTokenReused, SessionNotFound
+from rolegate.pages import DEFAULT_PAGE_SIZE, Page
 from rolegate.services._context import ServiceContext, require_tenant, require_user
 from rolegate.services._login import CheckPolicy, Client, PasswordCheck
 from rolegate.services._sessions import end_sessions, session_entity
 from rolegate.services._throttles import clear, lockout_value, state_of, throttle_key
 from rolegate.services.keys import KeyService
 from rolegate.services.memberships import require_member
-from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
+from rolegate.services.pages import Order, page_of, paged
 from rolegate.types import TenantId, UserId
 
 MAX_HISTORY: Final = 1000
