@@ -270,7 +270,7 @@ class RoleService:
         caller: Principal | None = None,
     ) -> Role:
         """Make ``role`` inherit every permission of ``inherited`` (same tenant, no cycles, at
-        most :data:`MAX_INHERITANCE_DEPTH` levels in any chain).
+        most :data:`rolegate.limits.MAX_INHERITANCE_DEPTH` levels in any chain).
 
         With a ``caller``, only if the caller holds all of them itself (see :mod:`.access`).
         """
