@@ -34,6 +34,7 @@ from rolegate.authz.snapshot import (
     TenantPolicy,
     grants_of,
 )
+from rolegate.builtins import TENANT_ADMIN, is_reserved
 from rolegate.cli import app
 from rolegate.db import migrate
 from rolegate.db.base import Base
@@ -46,7 +47,6 @@ from rolegate.db.models import (
     UserRecord,
     UserRoleRecord,
 )
-from rolegate.services.builtins import TENANT_ADMIN, is_reserved
 
 #: Real argon2id with the smallest parameters: tests exercise hashing without paying for it.
 FAST_HASHER = Argon2Hasher(memory_kib=8, time_cost=1, parallelism=1)

@@ -22,11 +22,14 @@ from rolegate.authz.evaluate import HeldRole, decide, effective_permissions, hel
 from rolegate.authz.freshness import Freshness, FreshnessReading
 from rolegate.authz.holders import HolderPage
 from rolegate.authz.watch import ChangeWatcher
+from rolegate.builtins import DEFAULT_TENANT_SLUG
 from rolegate.config import Settings
 from rolegate.db.engine import Database
-from rolegate.db.migrate import current_revision, ensure_current, head_revision, upgrade
-from rolegate.db.models import DEFAULT_TENANT_SLUG
+from rolegate.db.engine import is_storage_failure as is_storage_failure
+from rolegate.db.migrate import current_revision, ensure_current, upgrade
+from rolegate.db.migrate import head_revision as head_revision
 from rolegate.errors import InvalidInput, PolicyStale, StorageError
+from rolegate.pages import MAX_PAGE_SIZE
 from rolegate.services._context import SYSTEM_ACTOR, ServiceContext
 from rolegate.services._login import CheckPolicy, PasswordCheck
 from rolegate.services.access import AccessService
@@ -48,7 +51,6 @@ from rolegate.types import Clock, Ref
 log = logging.getLogger("rolegate")
 
 
-MAX_PAGE_SIZE = 1000
 #: Longest the change watcher on PostgreSQL goes without reading the revision (it also reads
 #: at once on each notification); a quarter of a shorter staleness bound.
 CONFIRM_EVERY = 0.25
@@ -374,6 +376,31 @@ class Rolegate:
             time_cost=self.settings.argon2_time_cost,
             parallelism=self.settings.argon2_parallelism,
         )
+
+
+# What an operator does to the schema before a Rolegate can open the database (which refuses a
+# schema that is not current): read its revision, and upgrade it.
+
+
+def schema_revision(database_url: str, *, echo: bool = False) -> str | None:
+    """The migration the database at ``database_url`` is at, or None for an empty database."""
+    db = Database(database_url, echo=echo)
+    try:
+        return current_revision(db)
+    finally:
+        db.dispose()
+
+
+def upgrade_database(database_url: str, *, echo: bool = False) -> tuple[str | None, str | None]:
+    """Apply every pending migration to the database at ``database_url`` (creating the tables
+    of an empty one); the revisions it was at before and is at after."""
+    db = Database(database_url, echo=echo)
+    try:
+        before = current_revision(db)
+        upgrade(db)
+        return before, current_revision(db)
+    finally:
+        db.dispose()
 
 
 def _staleness_bound(settings: Settings, max_staleness: timedelta | None) -> float:

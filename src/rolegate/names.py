@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Final
+from uuid import UUID
 
 from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
@@ -70,6 +71,18 @@ def any_of(*patterns: str) -> str:
 def or_uuid(pattern: str) -> str:
     """``pattern`` (anchored) widened to accept an id too: what a "name or id" parameter takes."""
     return any_of(pattern, UUID_PATTERN)
+
+
+def chain_ref(tenant: str | None) -> str | UUID | None:
+    """A tenant named at an edge, as the audit service takes it: text that reads as an id is a
+    UUID (which also finds a deleted tenant's chain, and the nil UUID the global chain); any
+    other text is a slug."""
+    if tenant is None:
+        return None
+    try:
+        return UUID(tenant)
+    except ValueError:
+        return tenant
 
 
 MAX_PERMISSION_LENGTH: Final = 255

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import NewType
+from enum import Enum
+from typing import Final, NewType
 from uuid import UUID
 
 TenantId = NewType("TenantId", UUID)
@@ -29,6 +30,15 @@ Progress = Callable[[int, int], None]
 #: (a user id, ``system``, or ``cli:<os user>``).
 Actor = NewType("Actor", str)
 
+
+class Unset(Enum):
+    """Marks an update argument that was not given (``None`` may be a real value)."""
+
+    UNSET = "unset"
+
+
+UNSET: Final = Unset.UNSET
+
 __all__ = [
     "Actor",
     "Clock",
@@ -39,5 +49,7 @@ __all__ = [
     "RoleId",
     "SessionId",
     "TenantId",
+    "UNSET",
+    "Unset",
     "UserId",
 ]

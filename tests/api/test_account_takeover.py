@@ -23,8 +23,13 @@ import httpx
 import pytest
 
 from rolegate import Rolegate
-from rolegate.db.models import PLATFORM_TENANT_SLUG
-from rolegate.services.builtins import TENANT_ADMIN, TENANT_PERMISSIONS, USERS_READ, USERS_WRITE
+from rolegate.builtins import (
+    PLATFORM_TENANT_SLUG,
+    TENANT_ADMIN,
+    TENANT_PERMISSIONS,
+    USERS_READ,
+    USERS_WRITE,
+)
 from tests.factories import (
     AuthActions,
     assert_problem,

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from rolegate import Rolegate
-from rolegate.services.builtins import ROLES_ASSIGN, ROLES_READ
+from rolegate.builtins import ROLES_ASSIGN, ROLES_READ
 from tests.factories import (
     AuditTail,
     AuthActions,

@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI
 from rolegate import Rolegate
 from rolegate.api import create_app
 from rolegate.api.deps import public
-from rolegate.services.builtins import AUDIT_READ
+from rolegate.builtins import AUDIT_READ
 from tests.api.conftest import PEER
 from tests.factories import (
     PASSWORD,

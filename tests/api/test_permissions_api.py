@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from rolegate import Rolegate
-from rolegate.services.builtins import PERMISSIONS_READ, PERMISSIONS_WRITE, ROLES_READ
+from rolegate.builtins import PERMISSIONS_READ, PERMISSIONS_WRITE, ROLES_READ
 from tests.factories import AuditTail, AuthActions, assert_problem, member_with_password
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from rolegate import Rolegate
-from rolegate.services.builtins import (
+from rolegate.builtins import (
     ROLES_ASSIGN,
     ROLES_ESCALATE,
     ROLES_READ,

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 
 from rolegate import Rolegate
 from rolegate.api.schemas.roles import MAX_BATCH
-from rolegate.services.builtins import ROLES_READ, ROLES_WRITE
-from rolegate.services.roles import MAX_INHERITANCE_DEPTH
+from rolegate.builtins import ROLES_READ, ROLES_WRITE
+from rolegate.limits import MAX_INHERITANCE_DEPTH
 from tests.factories import (
     AuditTail,
     AuthActions,

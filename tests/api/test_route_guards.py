@@ -9,7 +9,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import RouteContext, iter_route_contexts
 
 from rolegate.api.deps import AUTHENTICATED, GUARD, PUBLIC
-from rolegate.services.builtins import PLATFORM_PERMISSIONS, TENANT_PERMISSIONS
+from rolegate.builtins import PLATFORM_PERMISSIONS, TENANT_PERMISSIONS
 
 #: The route FastAPI itself adds (the schema): public by nature, and serves no data. The docs
 #: pages and their assets are rolegate's own routes, declared public like any other.

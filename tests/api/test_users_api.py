@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from rolegate import Rolegate
-from rolegate.services.pages import MAX_PAGE_SIZE
+from rolegate.pages import MAX_PAGE_SIZE
 from tests.factories import (
     PASSWORD,
     AuthActions,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from rolegate import AccountChangeDenied, EscalationDenied, Rolegate
+from rolegate.builtins import TENANT_ADMIN, USERS_READ, USERS_WRITE
 from rolegate.entities import Principal
-from rolegate.services.builtins import TENANT_ADMIN, USERS_READ, USERS_WRITE
 from tests.factories import PASSWORD, audit_events, member_with_password, stored_state
 
 NEW_PASSWORD = "quartz meadow 7 ember kite"

@@ -21,12 +21,20 @@ from rolegate import (
     RoleNotFound,
     TenantProtected,
 )
+from rolegate.builtins import (
+    DEFAULT_TENANT_ID,
+    METRICS_READ,
+    PLATFORM_PERMISSIONS,
+    PLATFORM_TENANT_ID,
+    ROLES_ESCALATE,
+    ROLES_WRITE,
+    TENANT_ADMIN,
+    TENANT_PERMISSIONS,
+)
 from rolegate.db.base import Base
 from rolegate.db.engine import Database
 from rolegate.db.migrate import current_revision, upgrade
 from rolegate.db.models import (
-    DEFAULT_TENANT_ID,
-    PLATFORM_TENANT_ID,
     MembershipRecord,
     RoleRecord,
     TenantRecord,
@@ -34,14 +42,6 @@ from rolegate.db.models import (
     UserRoleRecord,
 )
 from rolegate.entities import Principal
-from rolegate.services.builtins import (
-    METRICS_READ,
-    PLATFORM_PERMISSIONS,
-    ROLES_ESCALATE,
-    ROLES_WRITE,
-    TENANT_ADMIN,
-    TENANT_PERMISSIONS,
-)
 from tests.factories import (
     BOOTSTRAP_PASSWORD,
     FAST_HASHER,

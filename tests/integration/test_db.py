@@ -22,15 +22,11 @@ from rolegate import (
     Settings,
     StorageError,
 )
+from rolegate.builtins import DEFAULT_TENANT_ID
 from rolegate.db.base import Base
 from rolegate.db.engine import Database
 from rolegate.db.migrate import current_revision, head_revision
-from rolegate.db.models import (
-    DEFAULT_TENANT_ID,
-    MembershipRecord,
-    RoleInheritanceRecord,
-    TenantRecord,
-)
+from rolegate.db.models import MembershipRecord, RoleInheritanceRecord, TenantRecord
 from tests.factories import (
     FAST_HASHER,
     FakeClock,

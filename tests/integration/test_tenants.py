@@ -15,8 +15,7 @@ from rolegate import (
     TenantNotFound,
     TenantProtected,
 )
-from rolegate.db.models import DEFAULT_TENANT_ID, PLATFORM_TENANT_ID
-from rolegate.services.builtins import TENANT_PERMISSIONS
+from rolegate.builtins import DEFAULT_TENANT_ID, PLATFORM_TENANT_ID, TENANT_PERMISSIONS
 from tests.factories import (
     AuditTail,
     FakeClock,

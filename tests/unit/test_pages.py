@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from rolegate.db.models import RoleRecord
 from rolegate.errors import InvalidInput, PreconditionFailed
-from rolegate.services.etags import entity_tag, require_match
-from rolegate.services.pages import Order, check_limit, decode_cursor, encode_cursor
+from rolegate.etags import entity_tag, require_match
+from rolegate.pages import check_limit
+from rolegate.services.pages import Order, decode_cursor, encode_cursor
 
 FIXED_ID = "6f1c2f9e-2b4a-4c3e-9a51-0d5e8b7c4a10"
 ORDER = Order((RoleRecord.name, RoleRecord.created_at, RoleRecord.id))

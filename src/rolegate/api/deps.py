@@ -18,7 +18,7 @@ from rolegate.api.metrics import Metrics
 from rolegate.api.origin import client_address, identify_caller
 from rolegate.api.schemas.common import name_rule
 from rolegate.authn.tokens import bearer_token
-from rolegate.db.models import PLATFORM_TENANT_ID, PLATFORM_TENANT_SLUG
+from rolegate.builtins import PLATFORM_TENANT_ID, PLATFORM_TENANT_SLUG
 from rolegate.entities import Principal
 from rolegate.errors import AuthenticationFailed, Forbidden
 from rolegate.facade import Rolegate

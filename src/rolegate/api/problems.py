@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from rolegate.api.allow import allowed_methods
-from rolegate.db.engine import is_storage_failure
 from rolegate.errors import (
     AccountChangeDenied,
     AlreadyExists,
@@ -45,6 +44,7 @@ from rolegate.errors import (
     SchemaNotCurrent,
     StorageError,
 )
+from rolegate.facade import is_storage_failure
 
 # The shapes every HTTP edge shares, re-exported for the API's modules.
 from rolegate.problem_types import HTTP_PROBLEMS as HTTP_PROBLEMS

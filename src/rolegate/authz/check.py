@@ -28,7 +28,7 @@ from typing import Any, Final, Protocol
 from rolegate.authz.decision import Reason
 from rolegate.authz.freshness import Freshness
 from rolegate.authz.snapshot import Snapshot
-from rolegate.db.models import DEFAULT_TENANT_SLUG
+from rolegate.builtins import DEFAULT_TENANT_SLUG
 from rolegate.errors import PolicyStale
 
 log = logging.getLogger(__name__)

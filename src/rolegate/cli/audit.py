@@ -25,7 +25,7 @@ from rolegate.cli._output import NOTHING, print_json, print_table, progress_bar,
 from rolegate.durations import DURATION_FORMS, InvalidDuration, parse_duration, shorthand
 from rolegate.entities import AuditAnchor, AuditEvent, ChainReport
 from rolegate.facade import Rolegate
-from rolegate.services.audit_read import chain_ref
+from rolegate.names import chain_ref
 from rolegate.types import Ref
 
 app = typer.Typer(

@@ -12,14 +12,12 @@ from typing import Annotated, Final
 import typer
 import uvicorn
 
+from rolegate.builtins import PLATFORM_TENANT_SLUG
 from rolegate.cli._common import CliOptions
 from rolegate.cli._errors import fail
 from rolegate.config import Settings, audit_settings
-from rolegate.db.engine import Database
-from rolegate.db.migrate import current_revision
-from rolegate.db.models import PLATFORM_TENANT_SLUG
 from rolegate.errors import InvalidPassword
-from rolegate.facade import Rolegate
+from rolegate.facade import Rolegate, schema_revision
 
 APP_FACTORY: Final = "rolegate.api.app:create_app_from_settings"
 BOOTSTRAP_PASSWORD: Final = "ROLEGATE_BOOTSTRAP_PASSWORD"
@@ -68,11 +66,7 @@ def bootstrap(settings: Settings) -> None:
     platform tenant: with ``ROLEGATE_BOOTSTRAP_PASSWORD``, or a random password printed here,
     once. Either password is single-use: the first login must set a new one. There are never
     default credentials."""
-    db = Database(settings.database_url)
-    try:
-        is_empty = current_revision(db) is None
-    finally:
-        db.dispose()
+    is_empty = schema_revision(settings.database_url) is None
     given = settings.bootstrap_password
     with Rolegate(settings=settings, auto_upgrade=True if is_empty else None) as rolegate:
         try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Final
 from uuid import UUID
 
 from sqlalchemy import select
@@ -16,10 +15,7 @@ from sqlalchemy.orm import Session
 
 from rolegate.db.models import RoleInheritanceRecord, RoleRecord, TenantRecord
 from rolegate.errors import InheritanceCycle, InvalidInput
-
-#: The most inheritance edges any chain of roles may have (``a`` inherits ``b`` inherits ...).
-#: Deeper hierarchies are a modelling mistake, and the compiler walks them recursively.
-MAX_INHERITANCE_DEPTH: Final = 32
+from rolegate.limits import MAX_INHERITANCE_DEPTH
 
 Adjacency = Mapping[UUID, Sequence[UUID]]
 

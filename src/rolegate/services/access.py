@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 from rolegate.audit.origin import current_origin
 from rolegate.authz.compile import compile_policy, compile_snapshot
 from rolegate.authz.snapshot import Snapshot
+from rolegate.builtins import PLATFORM_TENANT_ID, ROLES_ESCALATE
 from rolegate.db.models import (
-    PLATFORM_TENANT_ID,
     MembershipRecord,
     RoleRecord,
     TenantRecord,
@@ -47,7 +47,6 @@ from rolegate.entities import Principal
 from rolegate.errors import AccountChangeDenied, EscalationDenied, Forbidden, TenantNotFound
 from rolegate.names import grant_covers
 from rolegate.services._context import ServiceContext
-from rolegate.services.builtins import ROLES_ESCALATE
 from rolegate.services.decisions import API_DENIED, DecisionLog
 from rolegate.types import Ref
 

@@ -20,6 +20,7 @@ from rolegate.db.models import (
 )
 from rolegate.entities import Assignment, Principal
 from rolegate.errors import AssignmentNotFound, InvalidExpiry, UserNotFound
+from rolegate.pages import DEFAULT_PAGE_SIZE, Page
 from rolegate.services._context import (
     ServiceContext,
     require_role,
@@ -28,7 +29,7 @@ from rolegate.services._context import (
 )
 from rolegate.services.access import audit_refusals, refuse_escalation, role_closure
 from rolegate.services.memberships import join_tenant, needs_consent
-from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
+from rolegate.services.pages import Order, page_of, paged
 from rolegate.types import Ref, UserId
 
 #: A listing of assignments, by username then role name (unique together in one tenant).

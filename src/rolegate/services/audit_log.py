@@ -29,10 +29,11 @@ from rolegate.db.models import (
 )
 from rolegate.entities import AuditAnchor, AuditEvent, ChainReport
 from rolegate.errors import InvalidInput
+from rolegate.pages import DEFAULT_PAGE_SIZE, Page
 from rolegate.services._context import ServiceContext, require_tenant
 from rolegate.services.audit_read import AuditFilter, event_entity
 from rolegate.services.keys import KeyService
-from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged, sort_key
+from rolegate.services.pages import Order, page_of, paged, sort_key
 from rolegate.types import Progress, Ref
 
 SEAL: Final = "seal"

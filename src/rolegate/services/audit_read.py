@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
-from uuid import UUID
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select
 
 from rolegate.db.models import AuditEventRecord
 from rolegate.entities import AuditEvent
 from rolegate.errors import InvalidInput
+from rolegate.limits import MAX_FILTER_LENGTH
 from rolegate.services.pages import starts_with
-from rolegate.types import Ref, TenantId
-
-MAX_FILTER_LENGTH: Final = 300
+from rolegate.types import TenantId
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +61,6 @@ class AuditFilter:
         if self.until is not None:
             conditions.append(event.occurred_at < self.until)
         return query.where(*conditions)
-
-
-def chain_ref(tenant: str | None) -> Ref | None:
-    """A tenant named at an edge, as the audit service takes it: text that reads as an id is a
-    UUID (which also finds a deleted tenant's chain, and the nil UUID the global chain); any
-    other text is a slug."""
-    if tenant is None:
-        return None
-    try:
-        return UUID(tenant)
-    except ValueError:
-        return tenant
 
 
 def event_entity(row: AuditEventRecord) -> AuditEvent:

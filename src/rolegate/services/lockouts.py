@@ -8,7 +8,8 @@ and tenant administrators read and reset them.
 from __future__ import annotations
 
 from rolegate.authn.throttle import CLEAR
-from rolegate.db.models import DEFAULT_TENANT_SLUG, LoginThrottleRecord
+from rolegate.builtins import DEFAULT_TENANT_SLUG
+from rolegate.db.models import LoginThrottleRecord
 from rolegate.entities import Lockout
 from rolegate.services._context import ServiceContext, require_tenant
 from rolegate.services._throttles import clear, lockout_value, state_of, throttle_key

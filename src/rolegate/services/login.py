@@ -24,8 +24,8 @@ from rolegate.authn.tokens import (
     new_refresh_token,
     refresh_token_hash,
 )
+from rolegate.builtins import DEFAULT_TENANT_SLUG
 from rolegate.db.models import (
-    DEFAULT_TENANT_SLUG,
     RefreshTokenRecord,
     SessionRecord,
     TenantRecord,

@@ -15,8 +15,9 @@ from rolegate.db.lookup import find_user
 from rolegate.db.models import LoginAttemptRecord
 from rolegate.entities import LoginAttempt
 from rolegate.errors import InvalidInput
+from rolegate.pages import DEFAULT_PAGE_SIZE, Page
 from rolegate.services._context import ServiceContext, require_tenant, require_user
-from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
+from rolegate.services.pages import Order, page_of, paged
 from rolegate.types import Ref, TenantId, UserId
 
 MAX_HISTORY: Final = 1000

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
+from rolegate.builtins import PLATFORM_TENANT_ID
 from rolegate.db.lookup import find_user
 from rolegate.db.models import (
-    PLATFORM_TENANT_ID,
     InvitationRecord,
     MembershipRecord,
     RoleRecord,

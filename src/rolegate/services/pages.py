@@ -1,4 +1,5 @@
-"""Keyset (cursor) pagination: pages that stay correct while rows are inserted and deleted.
+"""Keyset (cursor) pagination: pages (:mod:`rolegate.pages`) that stay correct while rows are
+inserted and deleted.
 
 A page is read with ``WHERE (sort key, id) > (last key, last id) ORDER BY sort key, id LIMIT n+1``:
 no offset, so a row inserted before the cursor shifts nothing and no row is listed twice or
@@ -14,28 +15,17 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, false, func, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from rolegate.errors import InvalidInput
+from rolegate.pages import MAX_CURSOR_LENGTH, Page, check_limit
 
 T = TypeVar("T")
 Row = TypeVar("Row")
-
-DEFAULT_PAGE_SIZE: Final = 50
-MAX_PAGE_SIZE: Final = 1000
-MAX_CURSOR_LENGTH: Final = 2048
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    """One page of a listing; pass ``next_cursor`` back for the next (None: this was the last)."""
-
-    items: list[T]
-    next_cursor: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +61,6 @@ def order_by(
     if sort not in sorts:
         raise InvalidInput(f"{what} sort by one of {', '.join(sorts)}")
     return Order(sorts[sort], descending=descending)
-
-
-def check_limit(limit: int) -> int:
-    """``limit`` if it is a page size this API serves, else :class:`InvalidInput`."""
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
-    return limit
 
 
 def _encode(value: object) -> object:

@@ -8,14 +8,15 @@ from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
+from rolegate.builtins import refuse_reserved
 from rolegate.db.lookup import find_permission
 from rolegate.db.models import PermissionRecord, ResourceRecord, RolePermissionRecord, TenantRecord
 from rolegate.entities import Permission
 from rolegate.errors import InvalidName, PermissionExists
 from rolegate.names import PermissionParts, grant_covers, parse_grant, parse_permission
+from rolegate.pages import DEFAULT_PAGE_SIZE, Page
 from rolegate.services._context import ServiceContext, require_permission, require_tenant
-from rolegate.services.builtins import refuse_reserved
-from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged, starts_with
+from rolegate.services.pages import Order, page_of, paged, starts_with
 from rolegate.services.resources import (
     description_text,
     ensure_resource,

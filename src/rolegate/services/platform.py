@@ -7,11 +7,11 @@ import secrets
 
 from sqlalchemy import func, select
 
-from rolegate.db.models import PLATFORM_TENANT_ID, MembershipRecord
+from rolegate.builtins import PLATFORM_TENANT_ID, TENANT_ADMIN
+from rolegate.db.models import MembershipRecord
 from rolegate.entities import User
 from rolegate.services._context import ServiceContext
 from rolegate.services.assignments import AssignmentService
-from rolegate.services.builtins import TENANT_ADMIN
 from rolegate.services.users import UserService
 
 BOOTSTRAP_ACTOR = "bootstrap"

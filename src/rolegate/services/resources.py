@@ -8,28 +8,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
+from rolegate.builtins import refuse_reserved
 from rolegate.db.lookup import as_uuid
 from rolegate.db.models import PermissionRecord, ResourceRecord, TenantRecord
 from rolegate.entities import Resource
 from rolegate.errors import InvalidInput, ResourceExists, ResourceNotFound
+from rolegate.limits import MAX_DESCRIPTION
 from rolegate.names import parse_resource_name
+from rolegate.pages import DEFAULT_PAGE_SIZE, Page
 from rolegate.services._context import ServiceContext, require_tenant
-from rolegate.services.builtins import refuse_reserved
-from rolegate.services.pages import (
-    DEFAULT_PAGE_SIZE,
-    Order,
-    Page,
-    page_of,
-    paged,
-    sort_key,
-    starts_with,
-)
+from rolegate.services.pages import Order, page_of, paged, sort_key, starts_with
 from rolegate.types import Ref, ResourceId
 
 #: A listing of resources, by name.
 RESOURCE_ORDER: Final = Order([ResourceRecord.name, ResourceRecord.id])
-
-MAX_DESCRIPTION: Final = 1000
 
 
 def description_text(value: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Final, Literal
+from typing import Final
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, func, select
@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
+from rolegate.builtins import refuse_tenant_admin
 from rolegate.db.lookup import find_permission
 from rolegate.db.models import (
     PermissionRecord,
@@ -32,27 +33,17 @@ from rolegate.errors import (
     RoleExists,
     RoleNotFound,
 )
+from rolegate.etags import require_match
 from rolegate.names import parse_grant, parse_role_name
+from rolegate.pages import DEFAULT_PAGE_SIZE, Page, RoleSort
 from rolegate.services._context import ServiceContext, require_role, require_tenant
-from rolegate.services._inheritance import MAX_INHERITANCE_DEPTH as MAX_INHERITANCE_DEPTH
 from rolegate.services._inheritance import refuse_bad_edge
 from rolegate.services.access import audit_refusals, refuse_escalation, role_closure
-from rolegate.services.builtins import refuse_tenant_admin
-from rolegate.services.etags import require_match
-from rolegate.services.pages import (
-    DEFAULT_PAGE_SIZE,
-    Page,
-    order_by,
-    page_of,
-    paged,
-    sort_key,
-    starts_with,
-)
+from rolegate.services.pages import order_by, page_of, paged, sort_key, starts_with
 from rolegate.services.permissions import add_permission
 from rolegate.services.resources import description_text
 from rolegate.types import Ref, RoleId
 
-RoleSort = Literal["name", "created_at"]
 #: The keyset of each sort: its columns end with a unique one, so the order is total.
 _SORTS: Final = {
     "name": (RoleRecord.name, RoleRecord.id),
@@ -173,7 +164,7 @@ class RoleService:
         with audit_refusals(self._ctx, caller, "role.update"), self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = lock_role(tx, tenant_row, role)
-            refuse_tenant_admin(row)
+            refuse_tenant_admin(row.name)
             current = role_entities(tx, tenant_row, [row])[0]
             require_match(if_match, current)
             if (name, description, permissions, inherits) == (None, None, None, None):
@@ -210,7 +201,7 @@ class RoleService:
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = lock_role(tx, tenant_row, role)
-            refuse_tenant_admin(row)
+            refuse_tenant_admin(row.name)
             entity = role_entities(tx, tenant_row, [row])[0]
             require_match(if_match, entity)
             holders = _count(tx, UserRoleRecord, UserRoleRecord.role_id == row.id)
@@ -253,7 +244,7 @@ class RoleService:
         with audit_refusals(self._ctx, caller, "role.grant"), self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = lock_role(tx, tenant_row, role)
-            refuse_tenant_admin(row)
+            refuse_tenant_admin(row.name)
             refuse_escalation(
                 self._ctx, tx, caller, tenant_row, lambda: [parse_grant(permission).name]
             )
@@ -265,7 +256,7 @@ class RoleService:
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = lock_role(tx, tenant_row, role)
-            refuse_tenant_admin(row)
+            refuse_tenant_admin(row.name)
             self._revoke(tx, tenant_row, row, permission, actor)
             return self._committed(tx, tenant_row, row)
 
@@ -279,14 +270,14 @@ class RoleService:
         caller: Principal | None = None,
     ) -> Role:
         """Make ``role`` inherit every permission of ``inherited`` (same tenant, no cycles, at
-        most :data:`MAX_INHERITANCE_DEPTH` levels in any chain).
+        most :data:`rolegate.limits.MAX_INHERITANCE_DEPTH` levels in any chain).
 
         With a ``caller``, only if the caller holds all of them itself (see :mod:`.access`).
         """
         with audit_refusals(self._ctx, caller, "role.inherit"), self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = lock_role(tx, tenant_row, role)
-            refuse_tenant_admin(row)
+            refuse_tenant_admin(row.name)
             parent = require_role(tx, tenant_row, inherited)
             refuse_escalation(
                 self._ctx, tx, caller, tenant_row, lambda: role_closure(tx, tenant_row, parent)
@@ -301,7 +292,7 @@ class RoleService:
         with self._ctx.transaction() as tx:
             tenant_row = require_tenant(tx, tenant)
             row = lock_role(tx, tenant_row, role)
-            refuse_tenant_admin(row)
+            refuse_tenant_admin(row.name)
             self._uninherit(tx, tenant_row, row, require_role(tx, tenant_row, inherited), actor)
             return self._committed(tx, tenant_row, row)
 

@@ -18,9 +18,10 @@ from rolegate.db.models import SessionRecord, TenantRecord
 from rolegate.entities import Principal, TokenPair
 from rolegate.entities import Session as SessionValue
 from rolegate.errors import InvalidInput, SessionNotFound
+from rolegate.pages import DEFAULT_PAGE_SIZE, Page
 from rolegate.services._context import ServiceContext, require_tenant, require_user
 from rolegate.services._sessions import end_sessions, session_entity
-from rolegate.services.pages import DEFAULT_PAGE_SIZE, Order, Page, page_of, paged
+from rolegate.services.pages import Order, page_of, paged
 from rolegate.types import Ref
 
 #: What names a session: its id (or its text), the session, a token pair or a principal of it.

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rolegate.authz.changes import Change
-from rolegate.db.models import (
+from rolegate.builtins import (
     DEFAULT_TENANT_ID,
     PLATFORM_TENANT_ID,
+    TENANT_ADMIN,
+    builtin_permissions,
+)
+from rolegate.db.models import (
     MembershipRecord,
     PermissionRecord,
     RolePermissionRecord,
@@ -20,26 +24,17 @@ from rolegate.db.models import (
 )
 from rolegate.entities import Tenant
 from rolegate.errors import ConcurrentChange, InvalidInput, TenantExists, TenantProtected
+from rolegate.limits import MAX_TENANT_NAME
 from rolegate.names import parse_permission, parse_tenant_slug
+from rolegate.pages import DEFAULT_PAGE_SIZE, Page, TenantSort
 from rolegate.services._context import ServiceContext, require_tenant
 from rolegate.services._sessions import end_sessions
-from rolegate.services.builtins import TENANT_ADMIN, builtin_permissions
-from rolegate.services.pages import (
-    DEFAULT_PAGE_SIZE,
-    Page,
-    order_by,
-    page_of,
-    paged,
-    sort_key,
-    starts_with,
-)
+from rolegate.services.pages import order_by, page_of, paged, sort_key, starts_with
 from rolegate.services.permissions import add_permission
 from rolegate.types import Ref, TenantId
 
-MAX_TENANT_NAME = 200
 _BUILT_IN = frozenset({DEFAULT_TENANT_ID, PLATFORM_TENANT_ID})
 
-TenantSort = Literal["slug", "created_at"]
 #: The keyset of each sort: its columns end with a unique one, so the order is total.
 _SORTS: Final = {
     "slug": (TenantRecord.slug,),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 from datetime import datetime
-from enum import Enum
-from typing import Any, Final, Literal
+from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import Select, false, func, or_, select
@@ -14,10 +13,9 @@ from sqlalchemy.orm import Session
 
 from rolegate.authn.passwords import PasswordHasher, PasswordPolicy
 from rolegate.authz.changes import Change
+from rolegate.builtins import PLATFORM_TENANT_ID, PLATFORM_TENANT_SLUG, USERS_WRITE
 from rolegate.db.lookup import find_role
 from rolegate.db.models import (
-    PLATFORM_TENANT_ID,
-    PLATFORM_TENANT_SLUG,
     MembershipRecord,
     SessionRecord,
     TenantRecord,
@@ -33,41 +31,22 @@ from rolegate.errors import (
     UserExists,
     UserNotFound,
 )
+from rolegate.etags import require_match
+from rolegate.limits import MAX_FULL_NAME
 from rolegate.names import email_key, email_keys, parse_email, parse_username, username_key
+from rolegate.pages import DEFAULT_PAGE_SIZE, Page, UserSort
 from rolegate.services._context import ServiceContext, require_tenant, require_user
 from rolegate.services._sessions import end_sessions
 from rolegate.services.access import audit_refusals, is_member_elsewhere, refuse_account_change
-from rolegate.services.builtins import USERS_WRITE
-from rolegate.services.etags import require_match
 from rolegate.services.memberships import join_tenant, leave_tenant, require_member
-from rolegate.services.pages import (
-    DEFAULT_PAGE_SIZE,
-    Page,
-    order_by,
-    page_of,
-    paged,
-    sort_key,
-    starts_with,
-)
-from rolegate.types import Ref, UserId
+from rolegate.services.pages import order_by, page_of, paged, sort_key, starts_with
+from rolegate.types import UNSET, Ref, Unset, UserId
 
-MAX_FULL_NAME: Final = 200
-
-UserSort = Literal["username", "created_at"]
 #: The keyset of each sort: its columns end with a unique one, so the order is total.
 _SORTS: Final = {
     "username": (UserRecord.username_key,),
     "created_at": (UserRecord.created_at, UserRecord.id),
 }
-
-
-class Unset(Enum):
-    """Marks an update argument that was not given (``None`` may be a real value)."""
-
-    UNSET = "unset"
-
-
-UNSET: Final = Unset.UNSET
 
 
 def user_entity(row: UserRecord, *, revision: int = 0) -> User:

@@ -16,10 +16,10 @@ from pydantic import AwareDatetime
 from rolegate.api.deps import Caller, CurrentPrincipal, RolegateDep, requires, requires_platform
 from rolegate.api.schemas.audit import AuditEventPage, Outcome
 from rolegate.api.schemas.common import Cursor, Limit, stated
-from rolegate.names import TENANT_SLUG_PATTERN, or_uuid
-from rolegate.services.audit_read import MAX_FILTER_LENGTH, chain_ref
-from rolegate.services.builtins import AUDIT_READ
-from rolegate.services.pages import DEFAULT_PAGE_SIZE
+from rolegate.builtins import AUDIT_READ
+from rolegate.limits import MAX_FILTER_LENGTH
+from rolegate.names import TENANT_SLUG_PATTERN, chain_ref, or_uuid
+from rolegate.pages import DEFAULT_PAGE_SIZE
 
 router = APIRouter(tags=["audit"])
 

@@ -30,6 +30,7 @@ from rolegate.api.schemas.check import (
 )
 from rolegate.api.schemas.common import Cursor, name_rule
 from rolegate.authz.decision import Reason
+from rolegate.builtins import CHECK
 from rolegate.errors import PolicyStale, UserNotFound
 from rolegate.facade import Rolegate
 from rolegate.names import (
@@ -38,8 +39,7 @@ from rolegate.names import (
     PERMISSION_PATTERN,
     USERNAME_PATTERN,
 )
-from rolegate.services.builtins import CHECK
-from rolegate.services.pages import MAX_PAGE_SIZE
+from rolegate.pages import MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/v1/tenants/{tenant}", tags=["check"])
 

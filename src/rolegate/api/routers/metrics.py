@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from rolegate.api.deps import Caller, MetricsDep, requires_platform
 from rolegate.api.metrics import CONTENT_TYPE
-from rolegate.services.builtins import METRICS_READ
+from rolegate.builtins import METRICS_READ
 
 router = APIRouter(tags=["health"])
 

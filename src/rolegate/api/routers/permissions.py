@@ -23,9 +23,9 @@ from rolegate.api.schemas.permissions import (
     ResourcePage,
     ResourceRead,
 )
+from rolegate.builtins import PERMISSIONS_READ, PERMISSIONS_WRITE
 from rolegate.names import GRANT_PATTERN, MAX_PERMISSION_LENGTH, RESOURCE_PATTERN, or_uuid
-from rolegate.services.builtins import PERMISSIONS_READ, PERMISSIONS_WRITE
-from rolegate.services.pages import DEFAULT_PAGE_SIZE
+from rolegate.pages import DEFAULT_PAGE_SIZE
 
 router = APIRouter(prefix="/v1/tenants/{tenant}", tags=["permissions"])
 

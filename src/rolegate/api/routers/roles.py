@@ -29,7 +29,10 @@ from rolegate.api.schemas.roles import (
     RoleRead,
     RoleUpdate,
 )
+from rolegate.builtins import ROLES_ASSIGN, ROLES_READ, ROLES_WRITE
 from rolegate.entities import Role
+from rolegate.etags import entity_tag
+from rolegate.limits import MAX_INHERITANCE_DEPTH
 from rolegate.names import (
     GRANT_PATTERN,
     MAX_PERMISSION_LENGTH,
@@ -39,10 +42,7 @@ from rolegate.names import (
     USERNAME_PATTERN,
     or_uuid,
 )
-from rolegate.services.builtins import ROLES_ASSIGN, ROLES_READ, ROLES_WRITE
-from rolegate.services.etags import entity_tag
-from rolegate.services.pages import DEFAULT_PAGE_SIZE
-from rolegate.services.roles import MAX_INHERITANCE_DEPTH, RoleSort
+from rolegate.pages import DEFAULT_PAGE_SIZE, RoleSort
 
 router = APIRouter(prefix="/v1/tenants/{tenant}", tags=["roles"])
 

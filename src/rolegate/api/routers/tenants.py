@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from rolegate.api.deps import Caller, RolegateDep, TenantPath, requires_platform
 from rolegate.api.schemas.common import Cursor, Limit, SortOrder
 from rolegate.api.schemas.tenants import PageOfTenants, TenantCreate, TenantRead, TenantUpdate
-from rolegate.services.builtins import TENANTS_READ, TENANTS_WRITE
-from rolegate.services.pages import DEFAULT_PAGE_SIZE
+from rolegate.builtins import TENANTS_READ, TENANTS_WRITE
+from rolegate.pages import DEFAULT_PAGE_SIZE
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 

@@ -31,11 +31,11 @@ from rolegate.api.schemas.users import (
     UserRead,
     UserUpdate,
 )
+from rolegate.builtins import SESSIONS_READ, SESSIONS_REVOKE, USERS_READ, USERS_WRITE
 from rolegate.entities import Invitation, User
+from rolegate.etags import entity_tag
 from rolegate.names import MAX_EMAIL_LENGTH, ROLE_NAME_PATTERN, USERNAME_PATTERN, or_uuid
-from rolegate.services.builtins import SESSIONS_READ, SESSIONS_REVOKE, USERS_READ, USERS_WRITE
-from rolegate.services.etags import entity_tag
-from rolegate.services.pages import DEFAULT_PAGE_SIZE
+from rolegate.pages import DEFAULT_PAGE_SIZE
 
 router = APIRouter(prefix="/v1/tenants/{tenant}", tags=["users"])
 

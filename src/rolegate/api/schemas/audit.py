@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from rolegate.entities import AuditEvent
-from rolegate.services.pages import Page
+from rolegate.pages import Page
 
 #: How an event ended: done, failed, or refused for want of a permission.
 Outcome = Literal["success", "failure", "denied"]

@@ -37,7 +37,7 @@ from rolegate.names import (
     USERNAME_PATTERN,
     or_uuid,
 )
-from rolegate.services.pages import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
+from rolegate.pages import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 
 
 class RequestModel(BaseModel):

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from rolegate.api.schemas.common import GrantName, PatchModel, RequestModel, ResourceName
 from rolegate.entities import Permission, Resource
-from rolegate.services.pages import Page
-from rolegate.services.resources import MAX_DESCRIPTION
+from rolegate.limits import MAX_DESCRIPTION
+from rolegate.pages import Page
 
 
 class ResourceCreate(RequestModel):

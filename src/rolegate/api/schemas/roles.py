@@ -16,9 +16,8 @@ from pydantic import BaseModel, Field, model_validator
 from rolegate.api.schemas.common import GrantName, PatchModel, RequestModel, RoleName, RoleRef
 from rolegate.durations import DurationText
 from rolegate.entities import Assignment, Role
-from rolegate.services.pages import Page
-from rolegate.services.resources import MAX_DESCRIPTION
-from rolegate.services.roles import MAX_INHERITANCE_DEPTH
+from rolegate.limits import MAX_DESCRIPTION, MAX_INHERITANCE_DEPTH
+from rolegate.pages import Page
 
 #: The most permissions or parent roles one request may name.
 MAX_BATCH: Final = 256

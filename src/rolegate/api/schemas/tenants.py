@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from rolegate.api.schemas.common import PatchModel, RequestModel, TenantSlug
 from rolegate.entities import Tenant
-from rolegate.services.pages import Page
-from rolegate.services.tenants import MAX_TENANT_NAME
+from rolegate.limits import MAX_TENANT_NAME
+from rolegate.pages import Page
 
 #: A display name: the service trims it and refuses an empty one, so it needs one non-space.
 TenantName = Annotated[str, Field(max_length=MAX_TENANT_NAME, json_schema_extra={"pattern": r"\S"})]

@@ -16,9 +16,10 @@ from pydantic import BaseModel, Field, SecretStr
 from rolegate.api.schemas.auth import SessionFields
 from rolegate.api.schemas.common import Email, PatchModel, RequestModel, Username, name_rule
 from rolegate.entities import Invitation, Lockout, LoginAttempt, Membership, Session, User
+from rolegate.limits import MAX_FULL_NAME
 from rolegate.names import MAX_EMAIL_LENGTH, USERNAME_PATTERN
-from rolegate.services.pages import Page
-from rolegate.services.users import MAX_FULL_NAME, UNSET, Unset
+from rolegate.pages import Page
+from rolegate.types import UNSET, Unset
 
 # The service refuses passwords over 1 KiB of UTF-8 before hashing; this bound only stops
 # absurd bodies early (4 bytes at most per character).

@@ -17,10 +17,6 @@ from rolegate.db.models.sessions import (
     SessionRecord,
 )
 from rolegate.db.models.tenants import (
-    DEFAULT_TENANT_ID,
-    DEFAULT_TENANT_SLUG,
-    PLATFORM_TENANT_ID,
-    PLATFORM_TENANT_SLUG,
     InvitationRecord,
     MembershipRecord,
     TenantRecord,
@@ -30,10 +26,6 @@ from rolegate.db.models.users import UserRecord
 __all__ = [
     "ACCESS_TOKEN_KEY",
     "AUDIT_SEAL_KEY",
-    "DEFAULT_TENANT_ID",
-    "DEFAULT_TENANT_SLUG",
-    "PLATFORM_TENANT_ID",
-    "PLATFORM_TENANT_SLUG",
     "AuditAnchorRecord",
     "AuditChainRecord",
     "AuditEventRecord",

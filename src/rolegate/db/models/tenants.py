@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Final
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rolegate.db.base import Base, Timestamps, utcnow, uuid_pk
-
-#: The tenant every database has, so single-tenant applications can ignore tenancy.
-DEFAULT_TENANT_SLUG: Final = "default"
-DEFAULT_TENANT_ID: Final = uuid.UUID("00000000-0000-0000-0000-000000000001")
-#: The tenant that holds the platform admins, who manage tenants and may act in any tenant.
-PLATFORM_TENANT_SLUG: Final = "platform"
-PLATFORM_TENANT_ID: Final = uuid.UUID("00000000-0000-0000-0000-000000000002")
 
 
 class TenantRecord(Timestamps, Base):

@@ -1,5 +1,5 @@
-"""What rolegate needs in every tenant to protect itself with itself: the built-in ``rolegate:``
-permissions and the ``tenant-admin`` role that holds them all.
+"""What rolegate needs in every database to protect itself with itself: the two built-in tenants,
+the built-in ``rolegate:`` permissions and the ``tenant-admin`` role that holds them all.
 
 The HTTP API guards each route with one of these permissions, checked by the same engine as any
 application permission. The ``rolegate:`` prefix is reserved: nobody defines, changes or deletes
@@ -9,12 +9,19 @@ grants. Holding a built-in permission in the platform tenant means holding it in
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Final
 
-from rolegate.db.models import PLATFORM_TENANT_ID, RoleRecord
 from rolegate.errors import BuiltinProtected
 from rolegate.names import SEPARATOR
+
+#: The tenant every database has, so single-tenant applications can ignore tenancy.
+DEFAULT_TENANT_SLUG: Final = "default"
+DEFAULT_TENANT_ID: Final = uuid.UUID("00000000-0000-0000-0000-000000000001")
+#: The tenant that holds the platform admins, who manage tenants and may act in any tenant.
+PLATFORM_TENANT_SLUG: Final = "platform"
+PLATFORM_TENANT_ID: Final = uuid.UUID("00000000-0000-0000-0000-000000000002")
 
 RESERVED_PREFIX: Final = "rolegate"
 TENANT_ADMIN: Final = "tenant-admin"
@@ -78,7 +85,7 @@ def refuse_reserved(name: str) -> None:
         raise BuiltinProtected(f"{name!r}: names under 'rolegate:' are reserved for built-ins")
 
 
-def refuse_tenant_admin(row: RoleRecord) -> None:
-    """:class:`BuiltinProtected` when ``row`` is the built-in ``tenant-admin`` role."""
-    if row.name == TENANT_ADMIN:
+def refuse_tenant_admin(role: str) -> None:
+    """:class:`BuiltinProtected` when the role named ``role`` is the built-in ``tenant-admin``."""
+    if role == TENANT_ADMIN:
         raise BuiltinProtected(f"the built-in role {TENANT_ADMIN!r} cannot be changed")
