@@ -277,9 +277,7 @@ def run_audit(args: argparse.Namespace, machine: dict[str, str]) -> AuditRun:
         f"{spec.flood_seconds:g} s, buffer {spec.flood_buffer:,}"
     )
     section = Section(title, AUDIT_COLUMNS, audit_rows(run))
-    console = Console(width=160)
-    console.print(", ".join(f"{k}: {v}" for k, v in machine.items()))
-    console.print(section.table())
+    console = _show(machine, section)
     if not args.postgres_url:
         console.print(f"note: PostgreSQL column skipped: {POSTGRES_ENV} is not set")
     _write_section(args.output.with_name("audit.json"), machine, "audit", run.to_json(), section)
@@ -309,9 +307,7 @@ def run_passwords(args: argparse.Namespace, machine: dict[str, str]) -> Password
         "not a target)"
     )
     section = Section(title, PASSWORD_COLUMNS, password_rows(run))
-    console = Console(width=160)
-    console.print(", ".join(f"{k}: {v}" for k, v in machine.items()))
-    console.print(section.table())
+    console = _show(machine, section)
     if run.peer is None:
         console.print("note: zxcvbn column skipped: not installed (the bench extra has it)")
     missed = [row.label for row in section.rows if False in row.verdicts]
@@ -346,9 +342,7 @@ def run_cache(args: argparse.Namespace, machine: dict[str, str]) -> CacheRun:
         f"room for {run.capacity:,}; hits timed over {run.spec.rounds} rounds"
     )
     section = Section(title, CACHE_COLUMNS, cache_rows(run))
-    console = Console(width=160)
-    console.print(", ".join(f"{k}: {v}" for k, v in machine.items()))
-    console.print(section.table())
+    _show(machine, section)
     _write_section(args.output.with_name("cache.json"), machine, "cache", run.to_json(), section)
     return run
 
@@ -375,12 +369,18 @@ def run_http(args: argparse.Namespace, machine: dict[str, str]) -> None:
         f"-c{spec.connections}, {spec.seconds:g} s per run, {run.routes} routes)"
     )
     section = Section(title, HTTP_COLUMNS, http_rows(run))
-    console = Console(width=160)
-    console.print(", ".join(f"{k}: {v}" for k, v in machine.items()))
-    console.print(section.table())
+    console = _show(machine, section)
     missed = [row.label for row in section.rows if False in row.verdicts]
     console.print("HTTP targets missed: " + ("; ".join(missed) or "none"))
     _write_section(args.output.with_name("http.json"), machine, "http", run.to_json(), section)
+
+
+def _show(machine: dict[str, str], section: Section) -> Console:
+    """Print what a section was measured on and its table; the console, for its notes."""
+    console = Console(width=160)
+    console.print(", ".join(f"{k}: {v}" for k, v in machine.items()))
+    console.print(section.table())
+    return console
 
 
 def _write_section(
