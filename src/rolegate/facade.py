@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from uuid import UUID
@@ -16,7 +16,6 @@ from rolegate.authn.passwords import Argon2Hasher, PasswordHasher, PasswordPolic
 from rolegate.authn.throttle import FailureRate, ThrottlePolicy
 from rolegate.authn.tokens import TokenRules
 from rolegate.authz.cache import Authorizer, CacheStats
-from rolegate.authz.changes import Change
 from rolegate.authz.decision import Decision, Reason
 from rolegate.authz.evaluate import HeldRole, decide, effective_permissions, held_roles
 from rolegate.authz.freshness import Freshness, FreshnessReading
@@ -113,7 +112,6 @@ class Rolegate:
                 timer=self._timer,
                 freshness=self._freshness,
                 capacity=self.settings.authz_cache_size,
-                on_changes=self._changes_applied,
                 refresh_on_demand=not self.settings.watch_changes,
             )
         except BaseException:
@@ -130,7 +128,7 @@ class Rolegate:
             timeout=bound,
         )
         ctx = ServiceContext(
-            self.db, AuditRecorder(), self._clock, actor, on_commit=self._on_commit
+            self.db, AuditRecorder(), self._clock, actor, on_commit=self._authz.apply_own
         )
         self.tenants = TenantService(ctx)
         hasher = hasher or self._default_hasher()
@@ -162,6 +160,10 @@ class Rolegate:
             timer=self._timer,
             claims=self._claims,
         )
+        # This process's own changes reach the cache at commit (ServiceContext.on_commit:
+        # stale for not one more check); sessions and keys follow the cache, whichever process
+        # made the change.
+        self._authz.subscribe(self.auth.apply)
         self._freshness.start()
         if self.settings.watch_changes:
             self._watcher.start()
@@ -344,14 +346,6 @@ class Rolegate:
         self._watcher.stop()
         self._freshness.stop()
         self.db.dispose()
-
-    def _on_commit(self, changes: Sequence[Change], revision: int) -> None:
-        # This process's own change: stale for not one more check.
-        self._authz.apply_own(changes, revision)
-
-    def _changes_applied(self, changes: Sequence[Change]) -> None:
-        # Sessions and keys follow the same change log as compiled policies.
-        self.auth.apply(changes)
 
     def _claims(self, user_id: UUID, tenant_id: UUID) -> tuple[list[str], list[str]]:
         snapshot = self._authz.snapshot(tenant_id, user_id)

@@ -66,7 +66,6 @@ class Authorizer:
         timer: Callable[[], float],
         freshness: Freshness,
         capacity: int = 100_000,
-        on_changes: Callable[[Sequence[Change]], None] | None = None,
         refresh_on_demand: bool = False,
     ) -> None:
         self._db, self._timer, self._capacity = db, timer, capacity
@@ -76,9 +75,9 @@ class Authorizer:
         self._refresh_on_demand = refresh_on_demand
         self._refreshing = threading.Lock()
         self._next_refresh = 0.0
-        # Told of every change applied, so caches outside authorization (sessions, keys)
-        # follow the same log.
-        self._on_changes = on_changes
+        # Told of every change applied after the cache (:meth:`subscribe`), so state outside
+        # authorization (sessions, keys) follows the same log, from this process or another.
+        self._listeners: list[Callable[[Sequence[Change]], None]] = []
         self._entries: dict[Key, Snapshot] = {}
         # The eviction's clock: every cached key, in the order it was cached or passed over
         # (it may still hold keys forgotten since; the sweep skips those, and ``_store``
@@ -110,6 +109,12 @@ class Authorizer:
         self.check = checks.check
         self.check_many = checks.check_many
         self.attach, self.detach = checks.attach, checks.detach
+
+    def subscribe(self, listener: Callable[[Sequence[Change]], None]) -> None:
+        """Tell ``listener`` of every change this authorizer applies from now on, after its own
+        invalidations, whether committed here (:meth:`apply_own`) or read from the change log
+        (:meth:`catch_up`)."""
+        self._listeners.append(listener)
 
     @property
     def revision(self) -> int:
@@ -298,8 +303,9 @@ class Authorizer:
             self._generation += 1
             for change in changes:
                 self._invalidate(change)
-            if self._on_changes is not None and changes:
-                self._on_changes(changes)
+            if changes:
+                for listener in self._listeners:
+                    listener(changes)
             if revision is not None and revision > self._revision:
                 self._revision = revision
 
