@@ -1,8 +1,9 @@
 """The decision trail's buffer: authorization decisions are recorded off the check's hot path.
 
-A check hands its decision to :meth:`DecisionTrail.offer`, which appends it to a bounded
-in-memory buffer and returns: it never blocks, never touches the database, and when the buffer
-is full drops the decision and counts it (``dropped``, exported by /metrics). A background
+A check appends its decision to the bounded in-memory :attr:`DecisionTrail.buffer` itself
+(:mod:`rolegate.authz.check`); other producers call :meth:`DecisionTrail.offer`. Neither blocks
+or touches the database, and a full buffer drops the decision and counts it (``dropped``,
+exported by /metrics). A background
 thread takes what is buffered in batches, turns each item into an audit entry (``describe``:
 the explanation is worked out there, not in the check) and writes each batch in one transaction
 (``write``). :meth:`close` stops the thread after writing everything still buffered.
@@ -68,7 +69,6 @@ class DecisionTrail(Generic[Item, T]):
         # deque.append and popleft are atomic under the GIL: neither offer() nor a check that
         # appends to ``buffer`` itself (after comparing its length with the capacity) locks.
         self.buffer: deque[Item] = deque()
-        self._buffer = self.buffer
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -78,7 +78,7 @@ class DecisionTrail(Generic[Item, T]):
 
     def offer(self, item: Item) -> None:
         """Buffer ``item`` for writing, or count it as dropped when the buffer is full."""
-        buffer = self._buffer
+        buffer = self.buffer
         if len(buffer) >= self._capacity or self._stopping:
             self._count_dropped(1)
             return
@@ -90,7 +90,7 @@ class DecisionTrail(Generic[Item, T]):
 
     def stats(self) -> TrailStats:
         """The counters, now."""
-        return TrailStats(self.written, self.dropped, len(self._buffer))
+        return TrailStats(self.written, self.dropped, len(self.buffer))
 
     def dropped_one(self) -> None:
         """Count one item refused by a full buffer (by a producer appending to it directly)."""
@@ -102,7 +102,7 @@ class DecisionTrail(Generic[Item, T]):
 
     def flush(self) -> None:
         """Write everything buffered now, in this thread (tests, and :meth:`close`)."""
-        while self._buffer:
+        while self.buffer:
             if not self._write_batch():
                 break
 
@@ -115,9 +115,9 @@ class DecisionTrail(Generic[Item, T]):
             self._wake.set()
             thread.join(timeout)
         self.flush()
-        if self._buffer:  # the database refused the last writes: nothing more can be done
-            lost = len(self._buffer)
-            self._buffer.clear()
+        if self.buffer:  # the database refused the last writes: nothing more can be done
+            lost = len(self.buffer)
+            self.buffer.clear()
             self._count_dropped(lost)
             log.error("audit: %d decision records could not be written at shutdown", lost)
 
@@ -140,7 +140,7 @@ class DecisionTrail(Generic[Item, T]):
             self._wake.wait(backoff)
             self._wake.clear()
             backoff = self._interval
-            while self._buffer and not self._stopping:
+            while self.buffer and not self._stopping:
                 started = time.perf_counter()
                 if not self._write_batch():
                     backoff = min(MAX_BACKOFF, max(backoff, 0.5) * 2)  # the database is down
@@ -150,7 +150,7 @@ class DecisionTrail(Generic[Item, T]):
     def _write_batch(self) -> bool:
         """Write up to one batch; on failure put it back (in order) and return False."""
         taken: list[Item] = []
-        buffer = self._buffer
+        buffer = self.buffer
         while buffer and len(taken) < self._batch:
             taken.append(buffer.popleft())
         try:

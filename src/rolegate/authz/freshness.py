@@ -41,7 +41,6 @@ class Freshness:
         self,
         max_staleness: float,
         *,
-        on_transition: Callable[[bool], None] | None = None,
         on_demand: bool = False,
     ) -> None:
         """``on_demand``: no watcher confirms; the checks do, when they find the deadline
@@ -50,7 +49,8 @@ class Freshness:
         if max_staleness <= 0:
             raise ValueError("max_staleness must be positive")
         self.max_staleness = max_staleness
-        self._clock, self._on_transition = time.monotonic, on_transition
+        self._clock = time.monotonic
+        self._on_transition: Callable[[bool], None] | None = None  # see listen()
         # Stale until the first confirmation (the Authorizer's opening revision read).
         self.fresh_until = self._confirmed_at = time.monotonic() - max_staleness
         self._on_demand = on_demand
